@@ -1,0 +1,131 @@
+//! Request gates as tower layers, and the authentication gate shared by the broker and every
+//! adapter.
+//!
+//! A [`RequestGate`] looks at (and may add to) a request's extensions and either admits the
+//! request or answers it with a gRPC status before any service code runs; [`GateLayer`] turns
+//! a gate into a tower layer. [`AuthenticatePeer`] turns the per-connection TLS verdict
+//! ([`PeerAuthentication`]) into a per-request fact: a verified caller's [`AgencyIdentity`]
+//! is put into the extensions, anyone else is answered with `UNAUTHENTICATED`. Services then ask
+//! for the role they need with [`require_role`].
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::future::{Either, Ready, ready};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::identity::{AgencyIdentity, Role};
+use crate::tls::PeerAuthentication;
+
+/// Admits a request, or refuses it with a status, from its extensions alone.
+pub trait RequestGate: Clone {
+    /// `Ok` to pass the request on; `Err` to answer it with that status.
+    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status>;
+}
+
+/// A tower layer applying a [`RequestGate`] to every request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GateLayer<G> {
+    gate: G,
+}
+
+impl<G> GateLayer<G> {
+    /// A layer applying `gate`.
+    pub fn new(gate: G) -> Self {
+        Self { gate }
+    }
+}
+
+impl<S, G: Clone> Layer<S> for GateLayer<G> {
+    type Service = Gated<S, G>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Gated {
+            inner,
+            gate: self.gate.clone(),
+        }
+    }
+}
+
+/// The service made by [`GateLayer`].
+#[derive(Debug, Clone)]
+pub struct Gated<S, G> {
+    inner: S,
+    gate: G,
+}
+
+impl<S, G, RequestBody, ResponseBody> Service<http::Request<RequestBody>> for Gated<S, G>
+where
+    S: Service<http::Request<RequestBody>, Response = http::Response<ResponseBody>>,
+    G: RequestGate,
+    ResponseBody: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Either<S::Future, Ready<Result<S::Response, S::Error>>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: http::Request<RequestBody>) -> Self::Future {
+        match self.gate.admit(request.extensions_mut()) {
+            Ok(()) => Either::Left(self.inner.call(request)),
+            Err(status) => Either::Right(ready(Ok(status.into_http()))),
+        }
+    }
+}
+
+/// The authentication gate: only connections that presented a verified agency certificate pass,
+/// and their [`AgencyIdentity`] is added to the request's extensions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthenticatePeer;
+
+impl RequestGate for AuthenticatePeer {
+    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status> {
+        let refusal = match extensions.get::<PeerAuthentication>() {
+            Some(PeerAuthentication::Verified(identity)) => {
+                let identity = Arc::clone(identity);
+                extensions.insert(identity);
+                return Ok(());
+            }
+            Some(PeerAuthentication::NoCertificate) => {
+                "no client certificate was presented: Kruispunt requires mutual TLS with an agency certificate issued by its CA".to_owned()
+            }
+            Some(PeerAuthentication::Refused(reason)) => reason.to_string(),
+            None => "the connection was not made through Kruispunt's mutual TLS acceptor".to_owned(),
+        };
+        Err(Status::unauthenticated(refusal))
+    }
+}
+
+/// The verified caller of `request`, if it holds `role`; `PERMISSION_DENIED` otherwise.
+pub fn require_role<T>(
+    request: &tonic::Request<T>,
+    role: Role,
+) -> Result<Arc<AgencyIdentity>, Status> {
+    require_any_role(request, &[role])
+}
+
+/// The verified caller of `request`, if it holds one of `roles`; `PERMISSION_DENIED` otherwise.
+pub fn require_any_role<T>(
+    request: &tonic::Request<T>,
+    roles: &[Role],
+) -> Result<Arc<AgencyIdentity>, Status> {
+    let identity = request
+        .extensions()
+        .get::<Arc<AgencyIdentity>>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("the caller is not authenticated"))?;
+    if roles.iter().any(|role| identity.has_role(*role)) {
+        Ok(identity)
+    } else {
+        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        Err(Status::permission_denied(format!(
+            "agency {} lacks the {} role this call requires",
+            identity.agency_id(),
+            names.join(" or ")
+        )))
+    }
+}

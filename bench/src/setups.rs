@@ -1,0 +1,382 @@
+//! The setups under test, each started as separate server processes on loopback:
+//!
+//! * **direct**: the civil-registry adapter; the load generator calls `Adapter/Fetch` itself,
+//!   over mutual TLS, presenting a certificate with the broker role (the only role the adapter
+//!   admits). The floor: one hop, no checks beyond mutual TLS.
+//! * **proxy**: nginx `grpc_pass` in front of the same adapter, mutual TLS on both sides.
+//! * **kruispunt**: the full broker (`kruispunt serve`, SQLite default in the work directory)
+//!   in front of the same adapter; the load generator calls `Exchange/Fetch` as a consumer
+//!   agency with an authorization registered through the Registry API by an operator.
+//! * **kruispunt-pg**: not run yet (no PostgreSQL backend).
+//!
+//! The development PKI comes from `kruispunt pki init` / `kruispunt pki issue`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context;
+use kruispunt_adapter::identity::AgencyId;
+use kruispunt_adapter::tls::{MutualTlsClient, TlsMaterial};
+use kruispunt_civil_registry::PERSON_DATA_TYPE;
+use kruispunt_proto::v1 as proto;
+use kruispunt_proto::v1::registry_client::RegistryClient;
+use tonic::transport::Channel;
+
+use crate::load::{Api, BENCH_CONSUMER, BENCH_PURPOSE};
+use crate::nginx::{Nginx, ProxyTls};
+use crate::process::{ServerProcess, free_loopback_address, run_to_completion};
+use crate::procstat::Monitored;
+
+/// The broker's agency.
+const BROKER_AGENCY: &str = "kruispunt.broker";
+/// The civil registry's agency (the provider of the route).
+const PROVIDER_AGENCY: &str = "be.example.civil-registry";
+/// The operator that registers route and authorization.
+const OPERATOR_AGENCY: &str = "kruispunt.operator";
+/// The load generator's identity when it calls an adapter (directly or through nginx): an
+/// adapter admits only callers with the broker role.
+const DIRECT_CALLER_AGENCY: &str = "be.example.bench-direct";
+/// nginx's identity (server certificate towards the client, client certificate upstream).
+const NGINX_AGENCY: &str = "be.example.bench-nginx";
+/// How long a server may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connect timeout of the load generator's channels.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A setup the harness knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Setup {
+    /// The consumer calls the civil-registry adapter itself.
+    Direct,
+    /// Through nginx `grpc_pass`, TLS on both sides.
+    Proxy,
+    /// Through the Kruispunt broker on SQLite.
+    Kruispunt,
+    /// Through the Kruispunt broker on PostgreSQL (not available yet).
+    KruispuntPg,
+}
+
+impl Setup {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Proxy => "proxy",
+            Self::Kruispunt => "kruispunt",
+            Self::KruispuntPg => "kruispunt-pg",
+        }
+    }
+
+    /// One line on what the setup runs.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Direct => {
+                "load generator → civil-registry adapter (`Adapter/Fetch`), mutual TLS; the floor"
+            }
+            Self::Proxy => {
+                "load generator → nginx `grpc_pass` → adapter; mutual TLS on both hops, no checks"
+            }
+            Self::Kruispunt => {
+                "load generator → `kruispunt serve` (SQLite) → adapter (`Exchange/Fetch`): mTLS on both hops, authorization, schema validation, minimisation, durable ledger entry per request"
+            }
+            Self::KruispuntPg => "the kruispunt setup on PostgreSQL",
+        }
+    }
+
+    /// Why the setup cannot run, if it cannot.
+    pub fn unavailable_reason(self) -> Option<&'static str> {
+        match self {
+            // TODO(issue 7): start a PostgreSQL and point the broker at it once the backend exists.
+            Self::KruispuntPg => Some("skipped: the PostgreSQL backend does not exist yet"),
+            _ => None,
+        }
+    }
+}
+
+/// Where the binaries, the work directory and the shared PKI are.
+pub struct Environment {
+    /// Holds `kruispunt` and `civil-registry`.
+    pub bin_dir: PathBuf,
+    /// This run's scratch directory (PKI, databases, logs, nginx files).
+    pub work_dir: PathBuf,
+    /// Seed of the adapter's synthetic population.
+    pub seed: u64,
+    /// Its size.
+    pub population: usize,
+    /// nginx, when the proxy setup runs.
+    pub nginx: Option<Nginx>,
+    pki: PathBuf,
+}
+
+/// Paths of one agency's certificate.
+struct Certificate {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Certificate {
+    fn material(&self) -> anyhow::Result<TlsMaterial> {
+        TlsMaterial::from_files(&self.ca, &self.cert, &self.key)
+            .with_context(|| format!("reading {:?}", self.cert))
+    }
+}
+
+impl Environment {
+    /// Checks the binaries and issues the development PKI into `work_dir/pki`.
+    pub fn prepare(
+        bin_dir: PathBuf,
+        work_dir: PathBuf,
+        seed: u64,
+        population: usize,
+        nginx: Option<Nginx>,
+    ) -> anyhow::Result<Self> {
+        for binary in ["kruispunt", "civil-registry"] {
+            let path = bin_dir.join(binary);
+            anyhow::ensure!(
+                path.is_file(),
+                "{path:?} is missing: run `cargo build --release -p kruispunt-broker -p kruispunt-civil-registry` (bench/run.sh does)"
+            );
+        }
+        let environment = Self {
+            pki: work_dir.join("pki"),
+            bin_dir,
+            work_dir,
+            seed,
+            population,
+            nginx,
+        };
+        environment.kruispunt(&["pki", "init"])?;
+        for (agency, roles) in [
+            (BROKER_AGENCY, "broker"),
+            (PROVIDER_AGENCY, "provider"),
+            (OPERATOR_AGENCY, "operator"),
+            (BENCH_CONSUMER, "consumer"),
+            (DIRECT_CALLER_AGENCY, "broker"),
+            (NGINX_AGENCY, "broker"),
+        ] {
+            environment.kruispunt(&["pki", "issue", "--agency", agency, "--roles", roles])?;
+        }
+        Ok(environment)
+    }
+
+    /// Runs `kruispunt <arguments> --dir <pki>`.
+    fn kruispunt(&self, arguments: &[&str]) -> anyhow::Result<String> {
+        run_to_completion(
+            Command::new(self.bin_dir.join("kruispunt"))
+                .args(arguments)
+                .arg("--dir")
+                .arg(&self.pki),
+        )
+    }
+
+    fn certificate(&self, agency: &str) -> Certificate {
+        Certificate {
+            ca: self.pki.join("ca.pem"),
+            cert: self.pki.join(format!("{agency}.pem")),
+            key: self.pki.join(format!("{agency}-key.pem")),
+        }
+    }
+
+    fn scratch(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let directory = self.work_dir.join(name);
+        std::fs::create_dir_all(&directory).with_context(|| format!("creating {directory:?}"))?;
+        Ok(directory)
+    }
+
+    /// Starts `setup`'s servers and returns how to call it.
+    pub async fn start(&self, setup: Setup) -> anyhow::Result<Running> {
+        let logs = self.scratch(setup.name())?;
+        let (adapter, adapter_address) = self.start_adapter(&logs)?;
+        match setup {
+            Setup::Direct => Ok(Running {
+                api: Api::Adapter,
+                endpoint: format!("https://{adapter_address}"),
+                server_agency: Some(AgencyId::parse(PROVIDER_AGENCY)?),
+                client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
+                monitored: vec![adapter.monitored(false)],
+                servers: vec![adapter],
+            }),
+            Setup::Proxy => {
+                let nginx = self.nginx.as_ref().context("the proxy setup needs nginx")?;
+                let tls = self.certificate(NGINX_AGENCY);
+                let listen = free_loopback_address()?;
+                let config = nginx.configure(
+                    &logs,
+                    listen,
+                    adapter_address,
+                    &ProxyTls {
+                        ca_cert: &tls.ca,
+                        cert: &tls.cert,
+                        key: &tls.key,
+                    },
+                )?;
+                let mut proxy =
+                    ServerProcess::spawn("nginx", nginx.command(&logs, &config), &logs)?;
+                proxy.wait_listening(listen, START_TIMEOUT)?;
+                Ok(Running {
+                    api: Api::Adapter,
+                    endpoint: format!("https://{listen}"),
+                    server_agency: Some(AgencyId::parse(NGINX_AGENCY)?),
+                    client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
+                    monitored: vec![proxy.monitored(true), adapter.monitored(false)],
+                    servers: vec![proxy, adapter],
+                })
+            }
+            Setup::Kruispunt => {
+                let (broker, listen) = self.start_broker(&logs)?;
+                let endpoint = format!("https://{listen}");
+                self.register(&endpoint, adapter_address).await?;
+                Ok(Running {
+                    api: Api::Exchange,
+                    endpoint,
+                    server_agency: Some(AgencyId::parse(BROKER_AGENCY)?),
+                    client: self.certificate(BENCH_CONSUMER).material()?,
+                    monitored: vec![broker.monitored(false), adapter.monitored(false)],
+                    servers: vec![broker, adapter],
+                })
+            }
+            Setup::KruispuntPg => {
+                anyhow::bail!("{}", setup.unavailable_reason().unwrap_or("not available"))
+            }
+        }
+    }
+
+    fn start_adapter(&self, logs: &Path) -> anyhow::Result<(ServerProcess, SocketAddr)> {
+        let tls = self.certificate(PROVIDER_AGENCY);
+        let address = free_loopback_address()?;
+        let mut command = Command::new(self.bin_dir.join("civil-registry"));
+        command
+            .arg("--listen")
+            .arg(address.to_string())
+            .arg("--ca-cert")
+            .arg(&tls.ca)
+            .arg("--cert")
+            .arg(&tls.cert)
+            .arg("--key")
+            .arg(&tls.key)
+            .arg("--seed")
+            .arg(self.seed.to_string())
+            .arg("--population")
+            .arg(self.population.to_string())
+            .env("RUST_LOG", "warn");
+        let mut adapter = ServerProcess::spawn("civil-registry", command, logs)?;
+        adapter.wait_listening(address, START_TIMEOUT)?;
+        Ok((adapter, address))
+    }
+
+    fn start_broker(&self, logs: &Path) -> anyhow::Result<(ServerProcess, SocketAddr)> {
+        let tls = self.certificate(BROKER_AGENCY);
+        let listen = free_loopback_address()?;
+        let data = self.scratch("kruispunt/data")?;
+        let config_path = logs.join("broker.toml");
+        let config = format!(
+            "version = 1\nlisten = \"{listen}\"\ndatabase_url = \"sqlite://{database}\"\n\
+             data_dir = \"{data}\"\n\n[tls]\nca_cert = \"{ca}\"\ncert = \"{cert}\"\nkey = \"{key}\"\n",
+            database = logs.join("kruispunt.db").display(),
+            data = data.display(),
+            ca = tls.ca.display(),
+            cert = tls.cert.display(),
+            key = tls.key.display(),
+        );
+        std::fs::write(&config_path, config)?;
+        let mut command = Command::new(self.bin_dir.join("kruispunt"));
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env("RUST_LOG", "warn");
+        let mut broker = ServerProcess::spawn("kruispunt", command, logs)?;
+        broker.wait_listening(listen, START_TIMEOUT)?;
+        Ok((broker, listen))
+    }
+
+    /// As the operator: registers both agencies, the route to the adapter and the consumer's
+    /// authorization for the benchmark purpose.
+    async fn register(&self, endpoint: &str, adapter: SocketAddr) -> anyhow::Result<()> {
+        let operator = MutualTlsClient::new(&self.certificate(OPERATOR_AGENCY).material()?)?;
+        let channel: Channel = operator.channel(
+            endpoint,
+            Some(AgencyId::parse(BROKER_AGENCY)?),
+            CONNECT_TIMEOUT,
+        )?;
+        let mut registry = RegistryClient::new(channel);
+        for (id, display_name) in [
+            (PROVIDER_AGENCY, "Civil registry (benchmark)"),
+            (BENCH_CONSUMER, "Benchmark consumer"),
+        ] {
+            registry
+                .register_agency(proto::RegisterAgencyRequest {
+                    id: id.to_owned(),
+                    display_name: display_name.to_owned(),
+                })
+                .await
+                .with_context(|| format!("registering agency {id}"))?;
+        }
+        registry
+            .set_route(proto::SetRouteRequest {
+                route: Some(proto::Route {
+                    data_type: PERSON_DATA_TYPE.to_owned(),
+                    provider: PROVIDER_AGENCY.to_owned(),
+                    endpoint: format!("https://{adapter}"),
+                }),
+            })
+            .await
+            .context("setting the route")?;
+        registry
+            .grant_authorization(proto::GrantAuthorizationRequest {
+                consumer: BENCH_CONSUMER.to_owned(),
+                data_type: PERSON_DATA_TYPE.to_owned(),
+                purpose: BENCH_PURPOSE.to_owned(),
+                legal_basis: "Benchmark (no legal effect)".to_owned(),
+                legal_basis_ref: "https://example.invalid/eli/benchmark".to_owned(),
+                valid_from: 0,
+                valid_until: 0,
+                // The whole record, so the consumer gets the same payload as in the direct
+                // setup; minimisation still runs over it.
+                allowed_fields: vec![String::new()],
+                // Neither a consent nor a persons-repertory entry is demanded.
+                requires_consent: false,
+                requires_subject_registration: false,
+            })
+            .await
+            .context("granting the authorization")?;
+        Ok(())
+    }
+}
+
+/// A started setup: how to call it and what to measure. Its servers die when it is dropped.
+pub struct Running {
+    /// The service to call.
+    pub api: Api,
+    /// `https://127.0.0.1:port`.
+    pub endpoint: String,
+    /// The agency the server's certificate must name.
+    pub server_agency: Option<AgencyId>,
+    /// The load generator's TLS material.
+    pub client: TlsMaterial,
+    /// The server processes to measure, in report order.
+    pub monitored: Vec<Monitored>,
+    servers: Vec<ServerProcess>,
+}
+
+impl Running {
+    /// `channels` fresh, lazily connecting channels to the setup's endpoint.
+    pub fn channels(&self, channels: usize) -> anyhow::Result<Vec<Channel>> {
+        let client = MutualTlsClient::new(&self.client)?;
+        (0..channels)
+            .map(|_| {
+                Ok(client.channel(&self.endpoint, self.server_agency.clone(), CONNECT_TIMEOUT)?)
+            })
+            .collect()
+    }
+
+    /// Fails if a server has died.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        self.servers
+            .iter_mut()
+            .try_for_each(ServerProcess::check_alive)
+    }
+}

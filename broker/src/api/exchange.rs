@@ -1,0 +1,90 @@
+//! `kruispunt.v1.Exchange`: the consumer API. Checks the request's shape (SPEC step 2), then
+//! hands a [`FetchCommand`] to the pipeline.
+
+use kruispunt_adapter::auth::require_role;
+use kruispunt_adapter::identity::Role;
+use kruispunt_adapter::subject::parse_subject;
+use kruispunt_proto::v1::exchange_server::Exchange;
+use kruispunt_proto::v1::{AuditReceipt, FetchRequest, FetchResponse};
+use tonic::{Request, Response, Status};
+
+use super::BrokerStatus;
+use super::status::invalid_argument;
+use crate::catalog::Catalog;
+use crate::pipeline::{FetchCommand, Pipeline};
+use crate::registry::check_text;
+
+/// Longest purpose, in characters.
+pub const MAX_PURPOSE_CHARS: usize = 200;
+/// Longest request id or consent id, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// The `Exchange` service.
+pub struct ExchangeService {
+    catalog: Catalog,
+    pipeline: Pipeline,
+}
+
+impl ExchangeService {
+    /// A service over the broker's catalog and pipeline.
+    pub fn new(catalog: Catalog, pipeline: Pipeline) -> Self {
+        Self { catalog, pipeline }
+    }
+}
+
+#[tonic::async_trait]
+impl Exchange for ExchangeService {
+    async fn fetch(
+        &self,
+        request: Request<FetchRequest>,
+    ) -> Result<Response<FetchResponse>, Status> {
+        let consumer = require_role(&request, Role::Consumer)?;
+        let request = request.into_inner();
+        let data_type = self
+            .catalog
+            .get(&request.data_type)
+            .cloned()
+            .ok_or_else(|| {
+                invalid_argument(format!(
+                    "unknown data type {:?}; Registry.ListDataTypes lists the known ones",
+                    truncate(&request.data_type, 80)
+                ))
+            })?;
+        let subject = request
+            .subject
+            .ok_or_else(|| invalid_argument("subject is required"))?;
+        let subject = parse_subject(&subject.scheme, &subject.id)
+            .map_err(|error| invalid_argument(format!("subject: {error}")))?;
+        check_text("purpose", &request.purpose, MAX_PURPOSE_CHARS, true)
+            .map_err(invalid_argument)?;
+        check_text("request_id", &request.request_id, MAX_ID_CHARS, false)
+            .map_err(invalid_argument)?;
+        check_text("consent_id", &request.consent_id, MAX_ID_CHARS, false)
+            .map_err(invalid_argument)?;
+        let command = FetchCommand {
+            consumer,
+            data_type,
+            subject,
+            purpose: request.purpose,
+            request_id: request.request_id,
+            consent_id: request.consent_id,
+        };
+        let delivery = self
+            .pipeline
+            .fetch(command)
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(FetchResponse {
+            payload_json: delivery.payload_json,
+            provider: delivery.provider,
+            receipt: Some(AuditReceipt {
+                index: delivery.receipt.index,
+                leaf_hash: delivery.receipt.leaf_hash.to_vec(),
+            }),
+        }))
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}

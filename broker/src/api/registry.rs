@@ -1,0 +1,381 @@
+//! `kruispunt.v1.Registry`: the operator API. Every call requires the operator role; every input
+//! is checked before anything is stored.
+
+use kruispunt_adapter::auth::require_role;
+use kruispunt_adapter::identity::{AgencyId, Role};
+use kruispunt_proto::v1 as proto;
+use kruispunt_proto::v1::registry_server::Registry;
+use tonic::{Request, Response, Status};
+
+use super::BrokerStatus;
+use super::status::invalid_argument;
+use super::subject_pseudonym;
+use crate::catalog::Catalog;
+use crate::ledger::entry::SubjectPseudonymizer;
+use crate::minimisation::FieldSet;
+use crate::registry::{
+    Agency, Authorization, AuthorizationGrant, Route, SubjectRegistration, check_text,
+    now_unix_seconds,
+};
+use crate::registry_index::RegistryIndex;
+use crate::routing::AdapterDirectory;
+use crate::store::{RegistryStore, RepertoryStore};
+
+/// Longest display name, legal basis or legal basis reference, in characters.
+const MAX_TEXT_CHARS: usize = 500;
+
+/// Longest capacity name in the persons repertory.
+const MAX_CAPACITY_CHARS: usize = 100;
+
+/// The `Registry` service.
+pub struct RegistryService {
+    catalog: Catalog,
+    store: RegistryStore,
+    registry_index: RegistryIndex,
+    repertory: RepertoryStore,
+    pseudonymizer: SubjectPseudonymizer,
+    adapters: AdapterDirectory,
+}
+
+impl RegistryService {
+    /// A service over the registry tables and the persons repertory, keeping `adapters` in step
+    /// with routes; subjects are stored as pseudonyms made by `pseudonymizer`.
+    pub fn new(
+        catalog: Catalog,
+        store: RegistryStore,
+        registry_index: RegistryIndex,
+        repertory: RepertoryStore,
+        pseudonymizer: SubjectPseudonymizer,
+        adapters: AdapterDirectory,
+    ) -> Self {
+        Self {
+            catalog,
+            store,
+            registry_index,
+            repertory,
+            pseudonymizer,
+            adapters,
+        }
+    }
+
+    /// Rebuilds the in-memory index so the change applies to the very next request.
+    async fn reload_index(&self) -> Result<(), Status> {
+        self.registry_index
+            .reload()
+            .await
+            .map_err(BrokerStatus::into_status)
+    }
+
+    fn known_data_type(&self, id: &str) -> Result<(), Status> {
+        if self.catalog.get(id).is_some() {
+            Ok(())
+        } else {
+            Err(invalid_argument(format!("unknown data type {id:?}")))
+        }
+    }
+}
+
+/// A period from request fields (Unix seconds): `valid_from` 0 is `now`, `valid_until` 0 is
+/// open-ended, and an end must come after the start.
+fn validity_period(
+    valid_from: i64,
+    valid_until: i64,
+    now: i64,
+) -> Result<(i64, Option<i64>), Status> {
+    let valid_from = if valid_from == 0 { now } else { valid_from };
+    let valid_until = (valid_until != 0).then_some(valid_until);
+    if valid_until.is_some_and(|until| until <= valid_from) {
+        return Err(invalid_argument("valid_until must be after valid_from"));
+    }
+    Ok((valid_from, valid_until))
+}
+
+fn agency_id(field: &str, text: &str) -> Result<AgencyId, Status> {
+    AgencyId::parse(text).map_err(|error| invalid_argument(format!("{field}: {error}")))
+}
+
+fn authorization_message(authorization: Authorization) -> proto::Authorization {
+    proto::Authorization {
+        id: authorization.id,
+        consumer: authorization.consumer,
+        data_type: authorization.data_type,
+        purpose: authorization.purpose,
+        legal_basis: authorization.legal_basis,
+        legal_basis_ref: authorization.legal_basis_ref,
+        valid_from: authorization.valid_from,
+        valid_until: authorization.valid_until.unwrap_or(0),
+        revoked_at: authorization.revoked_at.unwrap_or(0),
+        allowed_fields: authorization.allowed_fields.pointers().to_vec(),
+        requires_consent: authorization.requires_consent,
+        requires_subject_registration: authorization.requires_subject_registration,
+    }
+}
+
+fn agency_message(agency: Agency) -> proto::Agency {
+    proto::Agency {
+        id: agency.id.to_string(),
+        display_name: agency.display_name,
+        registered_at: agency.registered_at,
+        revoked_at: agency.revoked_at.unwrap_or(0),
+    }
+}
+
+fn route_message(route: Route) -> proto::Route {
+    proto::Route {
+        data_type: route.data_type,
+        provider: route.provider.to_string(),
+        endpoint: route.endpoint,
+    }
+}
+
+#[tonic::async_trait]
+impl Registry for RegistryService {
+    async fn register_agency(
+        &self,
+        request: Request<proto::RegisterAgencyRequest>,
+    ) -> Result<Response<proto::Agency>, Status> {
+        require_role(&request, Role::Operator)?;
+        let request = request.into_inner();
+        let agency = Agency {
+            id: agency_id("id", &request.id)?,
+            display_name: request.display_name,
+            registered_at: now_unix_seconds(),
+            revoked_at: None,
+        };
+        check_text("display_name", &agency.display_name, MAX_TEXT_CHARS, true)
+            .map_err(invalid_argument)?;
+        self.store
+            .insert_agency(&agency)
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(agency_message(agency)))
+    }
+
+    async fn list_agencies(
+        &self,
+        request: Request<proto::ListAgenciesRequest>,
+    ) -> Result<Response<proto::ListAgenciesResponse>, Status> {
+        require_role(&request, Role::Operator)?;
+        let agencies = self
+            .store
+            .agencies()
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(proto::ListAgenciesResponse {
+            agencies: agencies.into_iter().map(agency_message).collect(),
+        }))
+    }
+
+    async fn revoke_agency(
+        &self,
+        request: Request<proto::RevokeAgencyRequest>,
+    ) -> Result<Response<proto::Agency>, Status> {
+        require_role(&request, Role::Operator)?;
+        let id = agency_id("id", &request.into_inner().id)?;
+        let agency = self
+            .store
+            .revoke_agency(id.as_str(), now_unix_seconds())
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        self.reload_index().await?;
+        Ok(Response::new(agency_message(agency)))
+    }
+
+    async fn list_data_types(
+        &self,
+        request: Request<proto::ListDataTypesRequest>,
+    ) -> Result<Response<proto::ListDataTypesResponse>, Status> {
+        require_role(&request, Role::Operator)?;
+        Ok(Response::new(proto::ListDataTypesResponse {
+            data_types: self
+                .catalog
+                .all()
+                .iter()
+                .map(|data_type| proto::DataTypeDescription {
+                    id: data_type.id.clone(),
+                    class_iri: data_type.class_iri.clone(),
+                    title: data_type.title.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn set_route(
+        &self,
+        request: Request<proto::SetRouteRequest>,
+    ) -> Result<Response<proto::Route>, Status> {
+        require_role(&request, Role::Operator)?;
+        let route = request
+            .into_inner()
+            .route
+            .ok_or_else(|| invalid_argument("route is required"))?;
+        self.known_data_type(&route.data_type)?;
+        check_text("endpoint", &route.endpoint, MAX_TEXT_CHARS, true).map_err(invalid_argument)?;
+        let route = Route {
+            data_type: route.data_type,
+            provider: agency_id("provider", &route.provider)?,
+            endpoint: route.endpoint,
+        };
+        // Validate the endpoint (and build the client) before storing anything.
+        self.adapters
+            .set(route.clone())
+            .map_err(|error| invalid_argument(error.to_string()))?;
+        self.store
+            .upsert_route(&route)
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(route_message(route)))
+    }
+
+    async fn list_routes(
+        &self,
+        request: Request<proto::ListRoutesRequest>,
+    ) -> Result<Response<proto::ListRoutesResponse>, Status> {
+        require_role(&request, Role::Operator)?;
+        let routes = self
+            .store
+            .routes()
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(proto::ListRoutesResponse {
+            routes: routes.into_iter().map(route_message).collect(),
+        }))
+    }
+
+    async fn grant_authorization(
+        &self,
+        request: Request<proto::GrantAuthorizationRequest>,
+    ) -> Result<Response<proto::Authorization>, Status> {
+        require_role(&request, Role::Operator)?;
+        let request = request.into_inner();
+        self.known_data_type(&request.data_type)?;
+        check_text(
+            "purpose",
+            &request.purpose,
+            super::exchange::MAX_PURPOSE_CHARS,
+            true,
+        )
+        .map_err(invalid_argument)?;
+        check_text("legal_basis", &request.legal_basis, MAX_TEXT_CHARS, true)
+            .map_err(invalid_argument)?;
+        check_text(
+            "legal_basis_ref",
+            &request.legal_basis_ref,
+            MAX_TEXT_CHARS,
+            false,
+        )
+        .map_err(invalid_argument)?;
+        let (valid_from, valid_until) =
+            validity_period(request.valid_from, request.valid_until, now_unix_seconds())?;
+        let allowed_fields = FieldSet::parse(&request.allowed_fields)
+            .map_err(|error| invalid_argument(error.to_string()))?;
+        let grant = AuthorizationGrant {
+            allowed_fields,
+            requires_consent: request.requires_consent,
+            requires_subject_registration: request.requires_subject_registration,
+            consumer: agency_id("consumer", &request.consumer)?,
+            data_type: request.data_type,
+            purpose: request.purpose,
+            legal_basis: request.legal_basis,
+            legal_basis_ref: request.legal_basis_ref,
+            valid_from,
+            valid_until,
+        };
+        let authorization = self
+            .store
+            .insert_authorization(&grant)
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        self.reload_index().await?;
+        Ok(Response::new(authorization_message(authorization)))
+    }
+
+    async fn list_authorizations(
+        &self,
+        request: Request<proto::ListAuthorizationsRequest>,
+    ) -> Result<Response<proto::ListAuthorizationsResponse>, Status> {
+        require_role(&request, Role::Operator)?;
+        let consumer = request.into_inner().consumer;
+        let authorizations = self
+            .store
+            .authorizations((!consumer.is_empty()).then_some(consumer.as_str()))
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(proto::ListAuthorizationsResponse {
+            authorizations: authorizations
+                .into_iter()
+                .map(authorization_message)
+                .collect(),
+        }))
+    }
+
+    async fn revoke_authorization(
+        &self,
+        request: Request<proto::RevokeAuthorizationRequest>,
+    ) -> Result<Response<proto::Authorization>, Status> {
+        require_role(&request, Role::Operator)?;
+        let id = request.into_inner().id;
+        let authorization = self
+            .store
+            .revoke_authorization(id, now_unix_seconds())
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        self.reload_index().await?;
+        Ok(Response::new(authorization_message(authorization)))
+    }
+
+    async fn register_subject(
+        &self,
+        request: Request<proto::RegisterSubjectRequest>,
+    ) -> Result<Response<proto::SubjectRegistration>, Status> {
+        let consumer = require_role(&request, Role::Consumer)?;
+        let request = request.into_inner();
+        let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
+        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, true)
+            .map_err(invalid_argument)?;
+        let now = now_unix_seconds();
+        let (valid_from, valid_until) =
+            validity_period(request.valid_from, request.valid_until, now)?;
+        let registration = SubjectRegistration {
+            consumer: consumer.agency_id().clone(),
+            subject_pseudonym,
+            capacity: request.capacity,
+            valid_from,
+            valid_until,
+        };
+        self.repertory
+            .register(&registration, now)
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(proto::SubjectRegistration {
+            consumer: registration.consumer.to_string(),
+            capacity: registration.capacity,
+            valid_from,
+            valid_until: valid_until.unwrap_or(0),
+        }))
+    }
+
+    async fn unregister_subject(
+        &self,
+        request: Request<proto::UnregisterSubjectRequest>,
+    ) -> Result<Response<proto::UnregisterSubjectResponse>, Status> {
+        let consumer = require_role(&request, Role::Consumer)?;
+        let request = request.into_inner();
+        let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
+        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, false)
+            .map_err(invalid_argument)?;
+        let ended = self
+            .repertory
+            .unregister(
+                consumer.agency_id().as_str(),
+                &subject_pseudonym,
+                (!request.capacity.is_empty()).then_some(request.capacity.as_str()),
+                now_unix_seconds(),
+            )
+            .await
+            .map_err(BrokerStatus::into_status)?;
+        Ok(Response::new(proto::UnregisterSubjectResponse {
+            ended: u32::try_from(ended).unwrap_or(u32::MAX),
+        }))
+    }
+}

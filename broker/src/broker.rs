@@ -1,0 +1,115 @@
+//! [`Broker`]: everything a running broker holds, assembled from a [`BrokerConfig`].
+
+use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMaterial};
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::config::BrokerConfig;
+use crate::ledger::entry::SubjectPseudonymizer;
+use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
+use crate::pipeline::Pipeline;
+use crate::registry_index::RegistryIndex;
+use crate::routing::AdapterDirectory;
+use crate::store::{Database, RegistryStore, StoreError};
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// TLS files unreadable.
+    #[error("cannot read TLS files: {0}")]
+    TlsFiles(#[from] std::io::Error),
+    /// TLS material invalid.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The schema catalog did not load or compile.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ledger could not be loaded.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A stored route is unusable.
+    #[error("stored route for {data_type}: {source}")]
+    Route {
+        /// The data type.
+        data_type: String,
+        /// Why.
+        source: TlsError,
+    },
+}
+
+/// A started broker: catalog compiled, database migrated, ledger writer running, routes loaded.
+#[derive(Clone)]
+pub struct Broker {
+    pub(crate) config: BrokerConfig,
+    pub(crate) catalog: Catalog,
+    pub(crate) registry: RegistryStore,
+    pub(crate) registry_index: RegistryIndex,
+    pub(crate) database: Database,
+    pub(crate) adapters: AdapterDirectory,
+    pub(crate) ledger: Ledger,
+    pub(crate) pipeline: Pipeline,
+    pub(crate) tls_server: MutualTlsServer,
+}
+
+impl Broker {
+    /// Starts every part except the network server (see [`crate::server::run`]).
+    pub async fn start(config: BrokerConfig) -> Result<Self, StartError> {
+        config
+            .check()
+            .map_err(|error| StartError::TlsFiles(std::io::Error::other(error.to_string())))?;
+        let material =
+            TlsMaterial::from_files(&config.tls.ca_cert, &config.tls.cert, &config.tls.key)?;
+        let tls_server = MutualTlsServer::new(&material)?;
+        let tls_client = MutualTlsClient::new(&material)?;
+        let catalog = Catalog::embedded()?;
+        let database = Database::open(&config.database_url).await?;
+        let registry = database.registry();
+        let adapters = AdapterDirectory::new(tls_client, config.limits.max_payload_bytes);
+        for route in registry.routes().await? {
+            let data_type = route.data_type.clone();
+            adapters
+                .set(route)
+                .map_err(|source| StartError::Route { data_type, source })?;
+        }
+        let secret = load_or_create_secret(&config.data_dir.join("ledger-pseudonym.secret"))?;
+        let signer = load_or_create_signing_key(
+            &config.data_dir.join("ledger-signing.key"),
+            &config.ledger.origin,
+        )?;
+        let ledger = Ledger::start(&database, config.ledger.max_batch, signer).await?;
+        let registry_index = RegistryIndex::load(registry.clone()).await?;
+        let pipeline = Pipeline {
+            registry_index: registry_index.clone(),
+            repertory: database.repertory(),
+            consents: database.consents(),
+            adapters: adapters.clone(),
+            ledger: ledger.clone(),
+            pseudonymizer: SubjectPseudonymizer::new(secret),
+            adapter_deadline: config.limits.adapter_deadline(),
+            max_payload_bytes: config.limits.max_payload_bytes,
+        };
+        Ok(Self {
+            config,
+            catalog,
+            registry,
+            registry_index,
+            database,
+            adapters,
+            ledger,
+            pipeline,
+            tls_server,
+        })
+    }
+
+    /// The ledger handle.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The data-type catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}

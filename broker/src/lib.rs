@@ -1,0 +1,21 @@
+//! The Kruispunt broker as a library; `src/main.rs` is a thin command-line shell over it.
+//!
+//! Start at [`broker::Broker::start`] and [`server::run`]; the request pipeline is in
+//! [`pipeline`]; `ARCHITECTURE.md` at the repository root has the map.
+
+pub mod api;
+pub mod broker;
+pub mod catalog;
+pub mod config;
+pub mod demo;
+pub mod ledger;
+pub mod minimisation;
+pub mod pipeline;
+pub mod pki;
+pub mod registry;
+pub mod registry_index;
+pub mod revocation;
+pub mod routing;
+pub mod server;
+pub mod store;
+pub mod transparency;

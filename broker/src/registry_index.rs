@@ -1,0 +1,130 @@
+//! The registry facts every request needs, in memory: the authorizations (pipeline step 3) and
+//! the agencies whose membership is revoked (step 1, and routing). Both run on every request, so
+//! they read an index rebuilt from the database, not the database.
+//!
+//! The index is rebuilt after every change made through this broker (so a grant or revocation
+//! here applies to the very next request) and every [`REFRESH_INTERVAL`] (so changes made through
+//! another broker node sharing the database apply within that interval). If a refresh fails, the
+//! previous index stays and the failure is logged; a broker that never loaded the index refuses
+//! to start.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::registry::Authorization;
+use crate::store::{RegistryStore, StoreError};
+
+/// How often the index is rebuilt from the database regardless of local changes.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
+type Key = (String, String, String);
+
+#[derive(Default)]
+struct Facts {
+    authorizations: HashMap<Key, Vec<Authorization>>,
+    revoked_agencies: HashSet<String>,
+}
+
+/// Authorizations by (consumer, data type, purpose), and revoked agencies.
+#[derive(Clone)]
+pub struct RegistryIndex {
+    store: RegistryStore,
+    facts: Arc<RwLock<Facts>>,
+}
+
+impl RegistryIndex {
+    /// Loads the index and starts its periodic refresh.
+    pub async fn load(store: RegistryStore) -> Result<Self, StoreError> {
+        let index = Self {
+            store,
+            facts: Arc::default(),
+        };
+        index.reload().await?;
+        let refreshing = index.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(REFRESH_INTERVAL);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                if let Err(error) = refreshing.reload().await {
+                    tracing::error!(%error, "refreshing the registry index failed; keeping the previous one");
+                }
+            }
+        });
+        Ok(index)
+    }
+
+    /// Rebuilds the index from the database.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let mut by_key: HashMap<Key, Vec<Authorization>> = HashMap::new();
+        for authorization in self.store.authorizations(None).await? {
+            by_key
+                .entry((
+                    authorization.consumer.clone(),
+                    authorization.data_type.clone(),
+                    authorization.purpose.clone(),
+                ))
+                .or_default()
+                .push(authorization);
+        }
+        let revoked_agencies = self
+            .store
+            .agencies()
+            .await?
+            .into_iter()
+            .filter(|agency| agency.revoked_at.is_some())
+            .map(|agency| agency.id.to_string())
+            .collect();
+        *self
+            .facts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Facts {
+            authorizations: by_key,
+            revoked_agencies,
+        };
+        Ok(())
+    }
+
+    /// The authorization in force at `now` for (consumer, data type, purpose): not revoked,
+    /// started, not ended. Where several overlap, the one that started last wins (the newest
+    /// deliberation), ties broken by the highest id.
+    pub fn in_force(
+        &self,
+        consumer: &str,
+        data_type: &str,
+        purpose: &str,
+        now: i64,
+    ) -> Option<Authorization> {
+        let facts = self
+            .facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        facts
+            .authorizations
+            .get(&(
+                consumer.to_owned(),
+                data_type.to_owned(),
+                purpose.to_owned(),
+            ))?
+            .iter()
+            .filter(|authorization| {
+                authorization.revoked_at.is_none()
+                    && authorization.valid_from <= now
+                    && authorization.valid_until.is_none_or(|until| until > now)
+            })
+            .max_by_key(|authorization| (authorization.valid_from, authorization.id))
+            .cloned()
+    }
+}
+
+impl RegistryIndex {
+    /// Whether the agency's membership is revoked.
+    pub fn is_revoked(&self, agency: &str) -> bool {
+        self.facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .revoked_agencies
+            .contains(agency)
+    }
+}

@@ -1,0 +1,95 @@
+//! [`run`]: serves a started [`Broker`] on a listener until shutdown. Tests call it with a
+//! listener on port 0; `kruispunt serve` and `kruispunt demo` call it too.
+
+use std::future::Future;
+use std::time::Duration;
+
+use kruispunt_adapter::auth::{AuthenticatePeer, GateLayer};
+use kruispunt_adapter::grpc_support::reflection_services;
+use kruispunt_proto::v1::audit_server::AuditServer;
+use kruispunt_proto::v1::consent_server::ConsentServer;
+use kruispunt_proto::v1::exchange_server::ExchangeServer;
+use kruispunt_proto::v1::registry_server::RegistryServer;
+use tokio::net::TcpListener;
+
+use crate::api::audit::AuditService;
+use crate::api::consent::ConsentService;
+use crate::api::exchange::ExchangeService;
+use crate::api::registry::RegistryService;
+use crate::broker::Broker;
+use crate::revocation::RefuseRevokedAgencies;
+
+/// Time a request may take beyond the adapter deadline (validation, ledger commit).
+const REQUEST_SLACK: Duration = Duration::from_secs(5);
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The gRPC transport failed.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be built.
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Serves the broker's gRPC services on `listener` over mutual TLS until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    broker: Broker,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let limits = &broker.config.limits;
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ExchangeServer<ExchangeService>>()
+        .await;
+    let (reflection_v1, reflection_v1alpha) = reflection_services()?;
+    let exchange = ExchangeServer::new(ExchangeService::new(
+        broker.catalog.clone(),
+        broker.pipeline.clone(),
+    ))
+    .max_decoding_message_size(limits.max_request_bytes)
+    .max_encoding_message_size(limits.max_payload_bytes.saturating_add(4096));
+    let registry = RegistryServer::new(RegistryService::new(
+        broker.catalog.clone(),
+        broker.registry.clone(),
+        broker.registry_index.clone(),
+        broker.database.repertory(),
+        broker.pipeline.pseudonymizer.clone(),
+        broker.adapters.clone(),
+    ))
+    .max_decoding_message_size(limits.max_request_bytes);
+    let consent = ConsentServer::new(ConsentService::new(
+        broker.catalog.clone(),
+        broker.database.consents(),
+        broker.pipeline.pseudonymizer.clone(),
+    ))
+    .max_decoding_message_size(limits.max_request_bytes);
+    let audit = AuditServer::new(AuditService::new(
+        broker.ledger.clone(),
+        broker.pipeline.pseudonymizer.clone(),
+    ))
+    .max_decoding_message_size(limits.max_request_bytes);
+    tonic::transport::Server::builder()
+        // One connection cannot queue unbounded work.
+        .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
+        // No request outlives the adapter deadline by more than the slack.
+        .timeout(limits.adapter_deadline() + REQUEST_SLACK)
+        // Identity first: nothing else runs for a caller without a verified certificate.
+        .layer(GateLayer::new(AuthenticatePeer))
+        // Then membership: a valid certificate of a revoked agency gets nothing either.
+        .layer(GateLayer::new(RefuseRevokedAgencies::new(
+            broker.registry_index.clone(),
+        )))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(exchange)
+        .add_service(registry)
+        .add_service(audit)
+        .add_service(consent)
+        .serve_with_incoming_shutdown(broker.tls_server.clone().incoming(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The consents table.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use super::StoreError;
+use crate::registry::Consent;
+
+/// Reads and writes consents.
+#[derive(Clone, Debug)]
+pub struct ConsentStore {
+    pool: SqlitePool,
+}
+
+const CONSENT_COLUMNS: &str = "id, subject_pseudonym, consumer, purposes, data_types, granted_at, valid_until, revoked_at, recorded_by";
+
+fn consent_from_row(row: &SqliteRow) -> Result<Consent, StoreError> {
+    let list = |column: &str| -> Result<Vec<String>, StoreError> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text)
+            .map_err(|error| StoreError::Database(format!("stored consent {column}: {error}")))
+    };
+    let pseudonym: Vec<u8> = row.try_get("subject_pseudonym")?;
+    Ok(Consent {
+        id: row.try_get("id")?,
+        subject_pseudonym: pseudonym.try_into().map_err(|_| {
+            StoreError::Database("stored subject pseudonym is not 32 bytes".to_owned())
+        })?,
+        consumer: row.try_get("consumer")?,
+        purposes: list("purposes")?,
+        data_types: list("data_types")?,
+        granted_at: row.try_get("granted_at")?,
+        valid_until: row.try_get("valid_until")?,
+        revoked_at: row.try_get("revoked_at")?,
+        recorded_by: row.try_get("recorded_by")?,
+    })
+}
+
+impl ConsentStore {
+    pub(super) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Stores a new consent.
+    pub async fn insert(&self, consent: &Consent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (id, subject_pseudonym, consumer, purposes, data_types, granted_at, valid_until, recorded_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&consent.id)
+        .bind(consent.subject_pseudonym.as_slice())
+        .bind(&consent.consumer)
+        .bind(serde_json::to_string(&consent.purposes).unwrap_or_default())
+        .bind(serde_json::to_string(&consent.data_types).unwrap_or_default())
+        .bind(consent.granted_at)
+        .bind(consent.valid_until)
+        .bind(&consent.recorded_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The consent with this id.
+    pub async fn get(&self, id: &str) -> Result<Option<Consent>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(consent_from_row).transpose()
+    }
+
+    /// Revokes a consent at `now` (the first revocation time is kept); `NotFound` if absent.
+    pub async fn revoke(&self, id: &str, now: i64) -> Result<Consent, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE consents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING {CONSENT_COLUMNS}"
+        )))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("consent".to_owned()))?;
+        consent_from_row(&row)
+    }
+
+    /// Every consent of a subject, newest first.
+    pub async fn of_subject(
+        &self,
+        subject_pseudonym: &[u8; 32],
+    ) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_pseudonym = ? ORDER BY granted_at DESC, id"
+        )))
+        .bind(subject_pseudonym.as_slice())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(consent_from_row).collect()
+    }
+}

@@ -1,0 +1,200 @@
+//! Registry tables: agencies, routes, authorizations.
+
+use kruispunt_adapter::identity::AgencyId;
+use sqlx::{Row, SqlitePool};
+
+use super::StoreError;
+use crate::minimisation::FieldSet;
+use crate::registry::{Agency, Authorization, AuthorizationGrant, Route};
+
+/// Reads and writes the registry tables.
+#[derive(Clone, Debug)]
+pub struct RegistryStore {
+    pool: SqlitePool,
+}
+
+const AUTHORIZATION_COLUMNS: &str = "id, consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until, revoked_at, allowed_fields, requires_consent, requires_subject_registration";
+
+fn authorization_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Authorization, StoreError> {
+    let allowed_fields: String = row.try_get("allowed_fields")?;
+    let allowed_fields: Vec<String> = serde_json::from_str(&allowed_fields)
+        .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
+    let allowed_fields = FieldSet::parse(&allowed_fields)
+        .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
+    Ok(Authorization {
+        allowed_fields,
+        requires_consent: row.try_get("requires_consent")?,
+        requires_subject_registration: row.try_get("requires_subject_registration")?,
+        id: row.try_get("id")?,
+        consumer: row.try_get("consumer")?,
+        data_type: row.try_get("data_type")?,
+        purpose: row.try_get("purpose")?,
+        legal_basis: row.try_get("legal_basis")?,
+        legal_basis_ref: row.try_get("legal_basis_ref")?,
+        valid_from: row.try_get("valid_from")?,
+        valid_until: row.try_get("valid_until")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn agency_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Agency, StoreError> {
+    Ok(Agency {
+        id: agency_id_from_column(row.try_get("id")?)?,
+        display_name: row.try_get("display_name")?,
+        registered_at: row.try_get("registered_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn agency_id_from_column(text: String) -> Result<AgencyId, StoreError> {
+    AgencyId::parse(&text)
+        .map_err(|error| StoreError::Database(format!("stored agency id: {error}")))
+}
+
+impl RegistryStore {
+    pub(super) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Records an agency; `AlreadyExists` if its id is taken.
+    pub async fn insert_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO agencies (id, display_name, registered_at) VALUES (?, ?, ?)")
+            .bind(agency.id.as_str())
+            .bind(&agency.display_name)
+            .bind(agency.registered_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::AlreadyExists(_) => {
+                    StoreError::AlreadyExists(format!("agency {}", agency.id))
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// All agencies, by id.
+    pub async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, display_name, registered_at, revoked_at FROM agencies ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(agency_from_row).collect()
+    }
+
+    /// Revokes an agency's membership at `now` (the first revocation time is kept);
+    /// `NotFound` if it was never registered.
+    pub async fn revoke_agency(&self, id: &str, now: i64) -> Result<Agency, StoreError> {
+        let row = sqlx::query(
+            "UPDATE agencies SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?
+             RETURNING id, display_name, registered_at, revoked_at",
+        )
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("agency {id}")))?;
+        agency_from_row(&row)
+    }
+
+    /// Sets (inserts or replaces) the route of a data type.
+    pub async fn upsert_route(&self, route: &Route) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO routes (data_type, provider, endpoint) VALUES (?, ?, ?)
+             ON CONFLICT (data_type) DO UPDATE SET provider = excluded.provider, endpoint = excluded.endpoint",
+        )
+        .bind(&route.data_type)
+        .bind(route.provider.as_str())
+        .bind(&route.endpoint)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// All routes, by data type.
+    pub async fn routes(&self) -> Result<Vec<Route>, StoreError> {
+        let rows =
+            sqlx::query("SELECT data_type, provider, endpoint FROM routes ORDER BY data_type")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Route {
+                    data_type: row.try_get("data_type")?,
+                    provider: agency_id_from_column(row.try_get("provider")?)?,
+                    endpoint: row.try_get("endpoint")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new authorization and returns it with its id.
+    pub async fn insert_authorization(
+        &self,
+        grant: &AuthorizationGrant,
+    ) -> Result<Authorization, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO authorizations (consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until,
+                                         allowed_fields, requires_consent, requires_subject_registration)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING id, consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until, revoked_at,
+                       allowed_fields, requires_consent, requires_subject_registration",
+        )
+        .bind(grant.consumer.as_str())
+        .bind(&grant.data_type)
+        .bind(&grant.purpose)
+        .bind(&grant.legal_basis)
+        .bind(&grant.legal_basis_ref)
+        .bind(grant.valid_from)
+        .bind(grant.valid_until)
+        .bind(serde_json::to_string(grant.allowed_fields.pointers()).unwrap_or_default())
+        .bind(grant.requires_consent)
+        .bind(grant.requires_subject_registration)
+        .fetch_one(&self.pool)
+        .await?;
+        authorization_from_row(&row)
+    }
+
+    /// All authorizations, optionally of one consumer, by id.
+    pub async fn authorizations(
+        &self,
+        consumer: Option<&str>,
+    ) -> Result<Vec<Authorization>, StoreError> {
+        let rows = match consumer {
+            Some(consumer) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE consumer = ? ORDER BY id"
+            )))
+            .bind(consumer)
+            .fetch_all(&self.pool)
+            .await?,
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations ORDER BY id"
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(authorization_from_row).collect()
+    }
+
+    /// Revokes an authorization at `now`; `NotFound` if there is none with that id. Revoking a
+    /// revoked authorization keeps the first revocation time.
+    pub async fn revoke_authorization(
+        &self,
+        id: i64,
+        now: i64,
+    ) -> Result<Authorization, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE authorizations SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?
+             RETURNING {AUTHORIZATION_COLUMNS}"
+        )))
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("authorization {id}")))?;
+        authorization_from_row(&row)
+    }
+}

@@ -1,0 +1,84 @@
+//! The persons repertory table: which consumer has which subject (by pseudonym) in its files.
+
+use sqlx::SqlitePool;
+
+use super::StoreError;
+use crate::registry::SubjectRegistration;
+
+/// Reads and writes subject registrations.
+#[derive(Clone, Debug)]
+pub struct RepertoryStore {
+    pool: SqlitePool,
+}
+
+impl RepertoryStore {
+    pub(super) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Records a registration.
+    pub async fn register(
+        &self,
+        registration: &SubjectRegistration,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO subject_registrations (consumer, subject_pseudonym, capacity, valid_from, valid_until, registered_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(registration.consumer.as_str())
+        .bind(registration.subject_pseudonym.as_slice())
+        .bind(&registration.capacity)
+        .bind(registration.valid_from)
+        .bind(registration.valid_until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the consumer's registrations of a subject (in one capacity, or all); returns how many.
+    pub async fn unregister(
+        &self,
+        consumer: &str,
+        subject_pseudonym: &[u8; 32],
+        capacity: Option<&str>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE subject_registrations SET ended_at = ?
+             WHERE consumer = ? AND subject_pseudonym = ? AND ended_at IS NULL
+               AND (? IS NULL OR capacity = ?)",
+        )
+        .bind(now)
+        .bind(consumer)
+        .bind(subject_pseudonym.as_slice())
+        .bind(capacity)
+        .bind(capacity)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Whether the subject is in the consumer's files at `now`.
+    pub async fn is_registered(
+        &self,
+        consumer: &str,
+        subject_pseudonym: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM subject_registrations
+             WHERE consumer = ? AND subject_pseudonym = ? AND ended_at IS NULL
+               AND valid_from <= ? AND (valid_until IS NULL OR valid_until > ?)
+             LIMIT 1",
+        )
+        .bind(consumer)
+        .bind(subject_pseudonym.as_slice())
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}

@@ -1,0 +1,476 @@
+//! Test fixture for end-to-end tests: a real broker and a real adapter on loopback ports, real
+//! mutual TLS from a fresh development PKI, a real SQLite database in a temporary directory.
+//!
+//! Clients use tonic's own TLS client (not the broker's rustls stack), like any agency would.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use kruispunt_adapter::identity::{AgencyId, Role};
+use kruispunt_adapter::tls::MutualTlsServer;
+use kruispunt_adapter::{
+    AdapterLimits, AuthenticSource, ServedDataType, SourceError, SourceRequest, serve,
+};
+use kruispunt_broker::broker::Broker;
+use kruispunt_broker::config::{BrokerConfig, TlsPaths};
+use kruispunt_broker::ledger::entry::LedgerEntry;
+use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
+pub use kruispunt_civil_registry::PERSON_DATA_TYPE;
+use kruispunt_civil_registry::{CivilRegistry, SyntheticCivilRegistry};
+use kruispunt_proto::v1 as proto;
+use kruispunt_proto::v1::exchange_client::ExchangeClient;
+use kruispunt_proto::v1::registry_client::RegistryClient;
+use sqlx::Row;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+pub use kruispunt_broker::ledger::entry::Outcome;
+
+pub const BROKER: &str = "kruispunt.broker";
+pub const PROVIDER: &str = "be.test.civil-registry";
+pub const CONSUMER: &str = "be.test.consumer";
+pub const OPERATOR: &str = "kruispunt.operator";
+pub const AUDITOR: &str = "be.test.auditor";
+pub const PORTAL: &str = "be.test.citizen-portal";
+pub const PURPOSE: &str = "social-benefits";
+pub const POPULATION_SEED: u64 = 11;
+pub const POPULATION: usize = 200;
+
+/// A running exchange; everything stops when it is dropped.
+pub struct TestExchange {
+    pub directory: tempfile::TempDir,
+    pub pki: DevelopmentPki,
+    pub broker_address: SocketAddr,
+    pub adapter_address: SocketAddr,
+    pub database_url: String,
+    pub population: SyntheticCivilRegistry,
+    pub adapter_calls: Arc<AtomicUsize>,
+    stop: Vec<oneshot::Sender<()>>,
+}
+
+/// How to start a [`TestExchange`].
+pub struct ExchangeBuilder {
+    adapter_deadline: Duration,
+    authorization: Option<proto::GrantAuthorizationRequest>,
+    route_endpoint: Option<String>,
+}
+
+/// The authorization the fixture grants by default: the consumer may read whole person records
+/// for [`PURPOSE`], without consent or registration.
+pub fn default_authorization() -> proto::GrantAuthorizationRequest {
+    proto::GrantAuthorizationRequest {
+        consumer: CONSUMER.to_owned(),
+        data_type: PERSON_DATA_TYPE.to_owned(),
+        purpose: PURPOSE.to_owned(),
+        legal_basis: LEGAL_BASIS.to_owned(),
+        legal_basis_ref: "http://www.ejustice.just.fgov.be/eli/wet/1990/01/15/1990002007/justel"
+            .to_owned(),
+        valid_from: 0,
+        valid_until: 0,
+        allowed_fields: vec![String::new()],
+        requires_consent: false,
+        requires_subject_registration: false,
+    }
+}
+
+/// The legal basis of the default authorization.
+pub const LEGAL_BASIS: &str = "Wet van 15 januari 1990, art. 11";
+
+impl Default for ExchangeBuilder {
+    fn default() -> Self {
+        Self {
+            adapter_deadline: Duration::from_secs(2),
+            authorization: Some(default_authorization()),
+            route_endpoint: None,
+        }
+    }
+}
+
+impl ExchangeBuilder {
+    pub fn adapter_deadline(mut self, deadline: Duration) -> Self {
+        self.adapter_deadline = deadline;
+        self
+    }
+
+    /// Leave the consumer without any authorization.
+    pub fn without_authorization(mut self) -> Self {
+        self.authorization = None;
+        self
+    }
+
+    /// Change the authorization granted at start.
+    pub fn authorization(
+        mut self,
+        change: impl FnOnce(&mut proto::GrantAuthorizationRequest),
+    ) -> Self {
+        let mut grant = self
+            .authorization
+            .take()
+            .unwrap_or_else(default_authorization);
+        change(&mut grant);
+        self.authorization = Some(grant);
+        self
+    }
+
+    /// Route the data type to this endpoint instead of the adapter that was started.
+    pub fn route_to(mut self, endpoint: impl Into<String>) -> Self {
+        self.route_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Starts with the synthetic civil registry as the adapter.
+    pub async fn start(self) -> TestExchange {
+        let population = SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION);
+        let source = CivilRegistry::new(&population);
+        self.start_with(source, PROVIDER).await
+    }
+
+    /// Starts with `source` as the adapter, its certificate naming `adapter_agency` (the route
+    /// always names [`PROVIDER`], so another agency here is an impostor).
+    pub async fn start_with<S: AuthenticSource>(
+        self,
+        source: S,
+        adapter_agency: &str,
+    ) -> TestExchange {
+        let directory = tempfile::tempdir().unwrap();
+        let pki = DevelopmentPki::at(directory.path().join("pki"));
+        pki.init().unwrap();
+        let broker_certificate = issue(&pki, BROKER, &[Role::Broker]);
+        let adapter_certificate = issue(&pki, adapter_agency, &[Role::Provider]);
+        for (agency, role) in [
+            (CONSUMER, Role::Consumer),
+            (OPERATOR, Role::Operator),
+            (AUDITOR, Role::Auditor),
+            (PORTAL, Role::Portal),
+        ] {
+            issue(&pki, agency, &[role]);
+        }
+
+        let adapter_calls = Arc::new(AtomicUsize::new(0));
+        let counting = CountingSource {
+            inner: source,
+            calls: adapter_calls.clone(),
+        };
+        let adapter_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let adapter_address = adapter_listener.local_addr().unwrap();
+        let (stop_adapter, adapter_stopped) = oneshot::channel::<()>();
+        let adapter_tls =
+            MutualTlsServer::new(&adapter_certificate.tls_material().unwrap()).unwrap();
+        tokio::spawn(serve(
+            counting,
+            AgencyId::parse(adapter_agency).unwrap(),
+            adapter_listener,
+            adapter_tls,
+            AdapterLimits::default(),
+            async {
+                let _ = adapter_stopped.await;
+            },
+        ));
+
+        let database_url = format!(
+            "sqlite://{}",
+            directory.path().join("kruispunt.db").display()
+        );
+        let mut config = BrokerConfig::with_tls(TlsPaths {
+            ca_cert: broker_certificate.ca_cert.clone(),
+            cert: broker_certificate.cert.clone(),
+            key: broker_certificate.key.clone(),
+        });
+        config.database_url = database_url.clone();
+        config.data_dir = directory.path().join("data");
+        config.limits.adapter_deadline_ms =
+            u64::try_from(self.adapter_deadline.as_millis()).unwrap();
+        let broker = Broker::start(config).await.unwrap();
+        let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let broker_address = broker_listener.local_addr().unwrap();
+        let (stop_broker, broker_stopped) = oneshot::channel::<()>();
+        tokio::spawn(kruispunt_broker::server::run(
+            broker_listener,
+            broker,
+            async {
+                let _ = broker_stopped.await;
+            },
+        ));
+
+        let exchange = TestExchange {
+            directory,
+            pki,
+            broker_address,
+            adapter_address,
+            database_url,
+            population: SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION),
+            adapter_calls,
+            stop: vec![stop_broker, stop_adapter],
+        };
+        let mut registry = RegistryClient::new(exchange.channel_as(OPERATOR).await);
+        registry
+            .set_route(proto::SetRouteRequest {
+                route: Some(proto::Route {
+                    data_type: PERSON_DATA_TYPE.to_owned(),
+                    provider: PROVIDER.to_owned(),
+                    endpoint: self
+                        .route_endpoint
+                        .unwrap_or_else(|| format!("https://127.0.0.1:{}", adapter_address.port())),
+                }),
+            })
+            .await
+            .unwrap();
+        if let Some(grant) = self.authorization {
+            registry.grant_authorization(grant).await.unwrap();
+        }
+        exchange
+    }
+}
+
+fn issue(pki: &DevelopmentPki, agency: &str, roles: &[Role]) -> IssuedCertificate {
+    pki.issue(&CertificateRequest::local(
+        AgencyId::parse(agency).unwrap(),
+        roles.to_vec(),
+    ))
+    .unwrap()
+}
+
+impl TestExchange {
+    pub fn builder() -> ExchangeBuilder {
+        ExchangeBuilder::default()
+    }
+
+    /// Starts the default exchange: civil registry, consumer authorized for [`PURPOSE`].
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn broker_endpoint(&self) -> String {
+        format!("https://localhost:{}", self.broker_address.port())
+    }
+
+    /// A channel to the broker presenting `agency`'s certificate (issued by [`Self::start`]).
+    pub async fn channel_as(&self, agency: &str) -> Channel {
+        let directory = self.directory.path().join("pki");
+        let identity = Identity::from_pem(
+            std::fs::read(directory.join(format!("{agency}.pem"))).unwrap(),
+            std::fs::read(directory.join(format!("{agency}-key.pem"))).unwrap(),
+        );
+        self.channel_with(Some(identity)).await
+    }
+
+    /// A channel to the broker presenting `identity` (or no certificate at all).
+    pub async fn channel_with(&self, identity: Option<Identity>) -> Channel {
+        let ca = std::fs::read(self.pki.ca_cert_path()).unwrap();
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(ca))
+            .domain_name("localhost");
+        if let Some(identity) = identity {
+            tls = tls.identity(identity);
+        }
+        Channel::from_shared(self.broker_endpoint())
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn operator(&self) -> RegistryClient<Channel> {
+        RegistryClient::new(self.channel_as(OPERATOR).await)
+    }
+
+    pub async fn portal(&self) -> kruispunt_proto::v1::consent_client::ConsentClient<Channel> {
+        kruispunt_proto::v1::consent_client::ConsentClient::new(self.channel_as(PORTAL).await)
+    }
+
+    pub async fn consumer(&self) -> ExchangeClient<Channel> {
+        ExchangeClient::new(self.channel_as(CONSUMER).await)
+    }
+
+    /// A national register number the civil registry knows.
+    pub fn known_subject(&self, position: usize) -> String {
+        self.population
+            .national_register_numbers()
+            .nth(position)
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every ledger row: (index, leaf hash, decoded entry, raw entry bytes).
+    pub async fn ledger_rows(&self) -> Vec<LedgerRow> {
+        let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+        let rows = sqlx::query(
+            "SELECT leaf_index, leaf_hash, entry FROM ledger_entries ORDER BY leaf_index",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        rows.iter()
+            .map(|row| {
+                let entry_bytes: Vec<u8> = row.get("entry");
+                LedgerRow {
+                    index: u64::try_from(row.get::<i64, _>("leaf_index")).unwrap(),
+                    leaf_hash: row.get("leaf_hash"),
+                    entry: LedgerEntry::decode(&entry_bytes).unwrap(),
+                    entry_bytes,
+                }
+            })
+            .collect()
+    }
+
+    /// Polls the Audit API (as the auditor) until a signed checkpoint covers `size` entries.
+    pub async fn checkpoint_covering(&self, size: u64) -> proto::Checkpoint {
+        let mut audit =
+            kruispunt_proto::v1::audit_client::AuditClient::new(self.channel_as(AUDITOR).await);
+        for _ in 0..200 {
+            if let Ok(response) = audit.get_checkpoint(proto::GetCheckpointRequest {}).await {
+                let checkpoint = response.into_inner();
+                if checkpoint.tree_size >= size {
+                    return checkpoint;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no checkpoint covering {size} entries within 10 s");
+    }
+
+    pub fn adapter_calls(&self) -> usize {
+        self.adapter_calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestExchange {
+    fn drop(&mut self) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// One stored ledger row.
+#[derive(Debug)]
+pub struct LedgerRow {
+    pub index: u64,
+    pub leaf_hash: Vec<u8>,
+    pub entry: LedgerEntry,
+    pub entry_bytes: Vec<u8>,
+}
+
+/// A `be.insz` subject.
+pub fn insz(id: &str) -> Option<proto::Subject> {
+    Some(proto::Subject {
+        scheme: "be.insz".to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+/// A consent from `subject` to the test consumer, for [`PURPOSE`] and persons, until
+/// `valid_until`.
+pub fn consent_from(subject: &str, valid_until: i64) -> proto::GrantConsentRequest {
+    proto::GrantConsentRequest {
+        subject: insz(subject),
+        consumer: CONSUMER.to_owned(),
+        purposes: vec![PURPOSE.to_owned()],
+        data_types: vec![PERSON_DATA_TYPE.to_owned()],
+        valid_until,
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// A person request for `id` with the default purpose.
+pub fn person_request(scheme: &str, id: &str) -> proto::FetchRequest {
+    proto::FetchRequest {
+        data_type: PERSON_DATA_TYPE.to_owned(),
+        subject: Some(proto::Subject {
+            scheme: scheme.to_owned(),
+            id: id.to_owned(),
+        }),
+        purpose: PURPOSE.to_owned(),
+        request_id: "test-request".to_owned(),
+        consent_id: String::new(),
+    }
+}
+
+/// Counts the adapter calls that reach the source.
+struct CountingSource<S> {
+    inner: S,
+    calls: Arc<AtomicUsize>,
+}
+
+impl<S: AuthenticSource> AuthenticSource for CountingSource<S> {
+    fn data_types(&self) -> Vec<ServedDataType> {
+        self.inner.data_types()
+    }
+
+    async fn fetch(&self, request: SourceRequest) -> Result<Vec<u8>, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.fetch(request).await
+    }
+}
+
+/// A person source that answers every request with the same bytes after a delay.
+pub struct FixedSource {
+    pub payload: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl AuthenticSource for FixedSource {
+    fn data_types(&self) -> Vec<ServedDataType> {
+        vec![ServedDataType {
+            id: PERSON_DATA_TYPE.to_owned(),
+            class_iri: kruispunt_civil_registry::PERSON_CLASS_IRI.to_owned(),
+            title: "test".to_owned(),
+        }]
+    }
+
+    async fn fetch(&self, _request: SourceRequest) -> Result<Vec<u8>, SourceError> {
+        tokio::time::sleep(self.delay).await;
+        Ok(self.payload.clone())
+    }
+}
+
+/// The Persoon schema, compiled independently of the broker, straight from `schemas/oslo/`:
+/// every `*.schema.json` there is registered under its `$id` (the derived schemas refer to the
+/// shared Generiek, JSON-LD and code-list files), then the Persoon file is compiled.
+pub fn person_schema() -> jsonschema::Validator {
+    fn schema_files(directory: &std::path::Path, found: &mut Vec<(String, serde_json::Value)>) {
+        for entry in std::fs::read_dir(directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                schema_files(&path, found);
+            } else if path.to_string_lossy().ends_with(".schema.json") {
+                let schema: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                found.push((schema["$id"].as_str().unwrap().to_owned(), schema));
+            }
+        }
+    }
+    let oslo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/oslo");
+    let mut resources = Vec::new();
+    schema_files(&oslo, &mut resources);
+    let registry = jsonschema::Registry::new()
+        .extend(resources)
+        .unwrap()
+        .prepare()
+        .unwrap();
+    let path = oslo.join("persoon/GeregistreerdPersoon.schema.json");
+    let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .with_registry(&registry)
+        .build(&schema)
+        .unwrap()
+}

@@ -1,0 +1,103 @@
+//! The persons repertory: when the authorization demands it, a consumer may ask only about
+//! subjects registered in its own client list; registering and unregistering take effect at once.
+
+// Tests panic on unexpected values by design.
+#![allow(clippy::unwrap_used)]
+
+use kruispunt_e2e::{CONSUMER, Outcome, TestExchange, insz, person_request};
+use kruispunt_proto::v1 as proto;
+
+#[tokio::test]
+async fn only_registered_subjects_may_be_asked_about() {
+    let exchange = TestExchange::builder()
+        .authorization(|grant| grant.requires_subject_registration = true)
+        .start()
+        .await;
+    let subject = exchange.known_subject(2);
+    let mut consumer = exchange.consumer().await;
+    let mut client_list = kruispunt_proto::v1::registry_client::RegistryClient::new(
+        exchange.channel_as(CONSUMER).await,
+    );
+
+    let status = consumer
+        .fetch(person_request("be.insz", &subject))
+        .await
+        .expect_err("not registered");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert!(
+        status.message().contains("registered in the client list"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(exchange.adapter_calls(), 0);
+
+    client_list
+        .register_subject(proto::RegisterSubjectRequest {
+            subject: insz(&subject),
+            capacity: "beneficiary".to_owned(),
+            valid_from: 0,
+            valid_until: 0,
+        })
+        .await
+        .unwrap();
+    consumer
+        .fetch(person_request("be.insz", &subject))
+        .await
+        .expect("registered now");
+    let other = consumer
+        .fetch(person_request("be.insz", &exchange.known_subject(3)))
+        .await
+        .expect_err("another subject is still not registered");
+    assert_eq!(other.code(), tonic::Code::PermissionDenied);
+
+    let ended = client_list
+        .unregister_subject(proto::UnregisterSubjectRequest {
+            subject: insz(&subject),
+            capacity: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ended.ended, 1);
+    consumer
+        .fetch(person_request("be.insz", &subject))
+        .await
+        .expect_err("unregistered again");
+
+    let outcomes: Vec<Outcome> = exchange
+        .ledger_rows()
+        .await
+        .iter()
+        .map(|row| row.entry.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            Outcome::RefusedSubjectNotRegistered,
+            Outcome::Delivered,
+            Outcome::RefusedSubjectNotRegistered,
+            Outcome::RefusedSubjectNotRegistered,
+        ]
+    );
+
+    // Only consumers keep client lists, and malformed subjects change nothing.
+    let mut operator = exchange.operator().await;
+    let status = operator
+        .register_subject(proto::RegisterSubjectRequest {
+            subject: insz(&subject),
+            capacity: "beneficiary".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("an operator has no client list");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    let status = client_list
+        .register_subject(proto::RegisterSubjectRequest {
+            subject: insz("12345678901"),
+            capacity: "beneficiary".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("checksum-invalid subject");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+}
