@@ -98,10 +98,10 @@ async fn main() {
     // Fill up to the target size, then measure proofs there.
     let started = Instant::now();
     let filler = ledger.clone();
-    let remaining = entries.saturating_sub(ledger.head().size);
+    let remaining = entries.saturating_sub(ledger.durable_size().await.unwrap());
     let fill_rate = appends_per_second(&filler, 256, remaining).await;
     let fill_time = started.elapsed();
-    let size = ledger.head().size;
+    let size = ledger.durable_size().await.unwrap();
     let reader = database.ledger_reader();
     let mut inclusion = Vec::new();
     let mut consistency = Vec::new();

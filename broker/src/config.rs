@@ -74,7 +74,8 @@ pub struct BrokerConfig {
     /// Address of the gRPC server.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// `sqlite://path` (created if missing).
+    /// `sqlite://path` (created if missing; one broker node) or `postgres://user@host/db`
+    /// (any number of broker nodes sharing it).
     #[serde(default = "default_database_url")]
     pub database_url: String,
     /// Where the ledger's signing key and pseudonym secret live (owner-only files, never in the
@@ -224,10 +225,10 @@ impl BrokerConfig {
                 found: self.version,
             });
         }
-        if !self.database_url.starts_with("sqlite:") {
+        if crate::store::Backend::of_url(&self.database_url).is_none() {
             return Err(ConfigError::Value {
                 field: "database_url",
-                reason: "must start with sqlite:".to_owned(),
+                reason: "must start with sqlite: or postgres://".to_owned(),
             });
         }
         let positive = [

@@ -55,7 +55,7 @@ async fn build_ledger(directory: &Path) {
         for append in appends.collect::<Vec<_>>() {
             append.await.unwrap();
         }
-        let size = ledger.head().size;
+        let size = ledger.durable_size().await.unwrap();
         wait_for_checkpoint(&ledger, size).await;
     }
 }

@@ -1,5 +1,6 @@
 //! Test fixture for end-to-end tests: a real broker and a real adapter on loopback ports, real
-//! mutual TLS from a fresh development PKI, a real SQLite database in a temporary directory.
+//! mutual TLS from a fresh development PKI, and a real database: SQLite in a temporary
+//! directory, or a fresh PostgreSQL database (see [`Backend`] and [`backend_test!`]).
 //!
 //! Clients use tonic's own TLS client (not the broker's rustls stack), like any agency would.
 
@@ -25,6 +26,9 @@ use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
 use kruispunt_proto::v1::registry_client::RegistryClient;
 use sqlx::Row;
+
+mod backend;
+pub use backend::{Backend, PostgresTestDatabase};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -48,6 +52,7 @@ pub struct TestExchange {
     pub broker_address: SocketAddr,
     pub adapter_address: SocketAddr,
     pub database_url: String,
+    pub postgres: Option<PostgresTestDatabase>,
     pub population: SyntheticCivilRegistry,
     pub adapter_calls: Arc<AtomicUsize>,
     stop: Vec<oneshot::Sender<()>>,
@@ -55,6 +60,7 @@ pub struct TestExchange {
 
 /// How to start a [`TestExchange`].
 pub struct ExchangeBuilder {
+    backend: Backend,
     adapter_deadline: Duration,
     authorization: Option<proto::GrantAuthorizationRequest>,
     route_endpoint: Option<String>,
@@ -84,6 +90,7 @@ pub const LEGAL_BASIS: &str = "Wet van 15 januari 1990, art. 11";
 impl Default for ExchangeBuilder {
     fn default() -> Self {
         Self {
+            backend: Backend::Sqlite,
             adapter_deadline: Duration::from_secs(2),
             authorization: Some(default_authorization()),
             route_endpoint: None,
@@ -172,10 +179,17 @@ impl ExchangeBuilder {
             },
         ));
 
-        let database_url = format!(
-            "sqlite://{}",
-            directory.path().join("kruispunt.db").display()
-        );
+        let postgres = match &self.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres { base_url } => Some(PostgresTestDatabase::create(base_url).await),
+        };
+        let database_url = match &postgres {
+            Some(database) => database.url.clone(),
+            None => format!(
+                "sqlite://{}",
+                directory.path().join("kruispunt.db").display()
+            ),
+        };
         let mut config = BrokerConfig::with_tls(TlsPaths {
             ca_cert: broker_certificate.ca_cert.clone(),
             cert: broker_certificate.cert.clone(),
@@ -203,6 +217,7 @@ impl ExchangeBuilder {
             broker_address,
             adapter_address,
             database_url,
+            postgres,
             population: SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION),
             adapter_calls,
             stop: vec![stop_broker, stop_adapter],
@@ -236,13 +251,18 @@ fn issue(pki: &DevelopmentPki, agency: &str, roles: &[Role]) -> IssuedCertificat
 }
 
 impl TestExchange {
-    pub fn builder() -> ExchangeBuilder {
-        ExchangeBuilder::default()
+    /// A builder for an exchange on `backend`.
+    pub fn builder(backend: Backend) -> ExchangeBuilder {
+        ExchangeBuilder {
+            backend,
+            ..ExchangeBuilder::default()
+        }
     }
 
-    /// Starts the default exchange: civil registry, consumer authorized for [`PURPOSE`].
-    pub async fn start() -> Self {
-        Self::builder().start().await
+    /// Starts the default exchange on `backend`: civil registry, consumer authorized for
+    /// [`PURPOSE`].
+    pub async fn start(backend: Backend) -> Self {
+        Self::builder(backend).start().await
     }
 
     pub fn broker_endpoint(&self) -> String {
@@ -298,9 +318,15 @@ impl TestExchange {
             .to_owned()
     }
 
+    /// A connection pool on the broker's database, whichever the backend (close it after use).
+    pub async fn database_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database_url).await.unwrap()
+    }
+
     /// Every ledger row: (index, leaf hash, decoded entry, raw entry bytes).
     pub async fn ledger_rows(&self) -> Vec<LedgerRow> {
-        let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+        let pool = self.database_pool().await;
         let rows = sqlx::query(
             "SELECT leaf_index, leaf_hash, entry FROM ledger_entries ORDER BY leaf_index",
         )

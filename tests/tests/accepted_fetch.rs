@@ -5,13 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use kruispunt_e2e::{
-    CONSUMER, Outcome, PROVIDER, PURPOSE, TestExchange, person_request, person_schema,
+    Backend, CONSUMER, Outcome, PROVIDER, PURPOSE, TestExchange, backend_test, person_request,
+    person_schema,
 };
 use sha2::{Digest, Sha256};
 
-#[tokio::test]
-async fn an_authorized_fetch_delivers_a_valid_payload_with_a_durable_receipt() {
-    let exchange = TestExchange::start().await;
+backend_test!(an_authorized_fetch_delivers_a_valid_payload_with_a_durable_receipt);
+async fn an_authorized_fetch_delivers_a_valid_payload_with_a_durable_receipt(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     let schema = person_schema();
 

@@ -5,12 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use kruispunt_e2e::{FixedSource, Outcome, PROVIDER, TestExchange, person_request};
+use kruispunt_e2e::{
+    Backend, FixedSource, Outcome, PROVIDER, TestExchange, backend_test, person_request,
+};
 
-#[tokio::test]
-async fn an_adapter_past_its_deadline_is_cut_off_and_recorded() {
+backend_test!(an_adapter_past_its_deadline_is_cut_off_and_recorded);
+async fn an_adapter_past_its_deadline_is_cut_off_and_recorded(backend: Backend) {
     let deadline = Duration::from_millis(300);
-    let exchange = TestExchange::builder()
+    let exchange = TestExchange::builder(backend)
         .adapter_deadline(deadline)
         .start_with(
             FixedSource {

@@ -3,16 +3,16 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{Outcome, TestExchange, person_request};
+use kruispunt_e2e::{Backend, Outcome, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn an_unreachable_adapter_is_unavailable_and_recorded() {
+backend_test!(an_unreachable_adapter_is_unavailable_and_recorded);
+async fn an_unreachable_adapter_is_unavailable_and_recorded(backend: Backend) {
     // A port that was free a moment ago and has nobody listening now.
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let exchange = TestExchange::builder()
+    let exchange = TestExchange::builder(backend)
         .route_to(format!("https://127.0.0.1:{closed_port}"))
         .start()
         .await;

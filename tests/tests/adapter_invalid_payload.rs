@@ -7,12 +7,14 @@
 
 use std::time::Duration;
 
-use kruispunt_e2e::{FixedSource, Outcome, PROVIDER, TestExchange, person_request};
+use kruispunt_e2e::{
+    Backend, FixedSource, Outcome, PROVIDER, TestExchange, backend_test, person_request,
+};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_payload_that_breaks_the_schema_is_refused_and_recorded() {
-    let exchange = TestExchange::start().await;
+backend_test!(a_payload_that_breaks_the_schema_is_refused_and_recorded);
+async fn a_payload_that_breaks_the_schema_is_refused_and_recorded(backend: Backend) {
+    let exchange = TestExchange::start(backend.clone()).await;
     let mut record = exchange
         .population
         .person(&exchange.known_subject(0))
@@ -27,7 +29,7 @@ async fn a_payload_that_breaks_the_schema_is_refused_and_recorded() {
     let secret_name = record["voornaam"][0].as_str().unwrap().to_owned();
     drop(exchange);
 
-    let exchange = TestExchange::builder()
+    let exchange = TestExchange::builder(backend)
         .start_with(
             FixedSource {
                 payload: serde_json::to_vec(&record).unwrap(),
@@ -59,9 +61,9 @@ async fn a_payload_that_breaks_the_schema_is_refused_and_recorded() {
     assert!(!rows[0].entry.refusal_reason.contains(&secret_name));
 }
 
-#[tokio::test]
-async fn a_payload_that_is_not_json_is_refused() {
-    let exchange = TestExchange::builder()
+backend_test!(a_payload_that_is_not_json_is_refused);
+async fn a_payload_that_is_not_json_is_refused(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .start_with(
             FixedSource {
                 payload: b"{not json".to_vec(),

@@ -7,7 +7,9 @@
 use kruispunt_broker::transparency::{
     Hash, NoteVerifier, leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion,
 };
-use kruispunt_e2e::{AUDITOR, CONSUMER, PORTAL, PURPOSE, TestExchange, person_request};
+use kruispunt_e2e::{
+    AUDITOR, Backend, CONSUMER, PORTAL, PURPOSE, TestExchange, backend_test, person_request,
+};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
 use tonic::transport::Channel;
@@ -63,9 +65,9 @@ async fn all_pages(
     }
 }
 
-#[tokio::test]
-async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs() {
-    let exchange = TestExchange::start().await;
+backend_test!(auditors_query_and_portals_see_a_subjects_access_log_with_proofs);
+async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     let watched = exchange.known_subject(3);
     // 7 delivered (3 about the watched subject), 2 refused (one about the watched subject).

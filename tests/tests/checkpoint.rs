@@ -3,7 +3,7 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{TestExchange, person_request};
+use kruispunt_e2e::{Backend, TestExchange, backend_test, person_request};
 use sha2::{Digest, Sha256};
 
 /// An independent, naive RFC 6962 Merkle tree hash.
@@ -21,9 +21,9 @@ fn merkle_root(leaves: &[Vec<u8>]) -> Vec<u8> {
     }
 }
 
-#[tokio::test]
-async fn the_checkpoint_root_covers_every_entry() {
-    let exchange = TestExchange::start().await;
+backend_test!(the_checkpoint_root_covers_every_entry);
+async fn the_checkpoint_root_covers_every_entry(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     for position in 0..5 {
         let mut request = person_request("be.insz", &exchange.known_subject(position));

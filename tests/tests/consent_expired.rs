@@ -5,11 +5,13 @@
 
 use std::time::Duration;
 
-use kruispunt_e2e::{Outcome, TestExchange, consent_from, now, person_request};
+use kruispunt_e2e::{
+    Backend, Outcome, TestExchange, backend_test, consent_from, now, person_request,
+};
 
-#[tokio::test]
-async fn an_expired_consent_is_refused() {
-    let exchange = TestExchange::builder()
+backend_test!(an_expired_consent_is_refused);
+async fn an_expired_consent_is_refused(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| grant.requires_consent = true)
         .start()
         .await;

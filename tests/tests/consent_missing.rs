@@ -6,13 +6,14 @@
 #![allow(clippy::unwrap_used)]
 
 use kruispunt_e2e::{
-    CONSUMER, Outcome, PERSON_DATA_TYPE, PURPOSE, TestExchange, insz, now, person_request,
+    Backend, CONSUMER, Outcome, PERSON_DATA_TYPE, PURPOSE, TestExchange, backend_test, insz, now,
+    person_request,
 };
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn requests_without_a_covering_consent_are_refused() {
-    let exchange = TestExchange::builder()
+backend_test!(requests_without_a_covering_consent_are_refused);
+async fn requests_without_a_covering_consent_are_refused(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| grant.requires_consent = true)
         .start()
         .await;

@@ -3,12 +3,14 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, Outcome, TestExchange, consent_from, insz, now, person_request};
+use kruispunt_e2e::{
+    Backend, CONSUMER, Outcome, TestExchange, backend_test, consent_from, insz, now, person_request,
+};
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn revocation_takes_effect_for_the_very_next_request() {
-    let exchange = TestExchange::builder()
+backend_test!(revocation_takes_effect_for_the_very_next_request);
+async fn revocation_takes_effect_for_the_very_next_request(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| grant.requires_consent = true)
         .start()
         .await;

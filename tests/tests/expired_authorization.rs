@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
-use kruispunt_e2e::{LEGAL_BASIS, Outcome, TestExchange, now, person_request};
+use kruispunt_e2e::{
+    Backend, LEGAL_BASIS, Outcome, TestExchange, backend_test, now, person_request,
+};
 
-#[tokio::test]
-async fn an_authorization_that_ended_is_refused() {
-    let exchange = TestExchange::builder()
+backend_test!(an_authorization_that_ended_is_refused);
+async fn an_authorization_that_ended_is_refused(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| {
             grant.valid_from = now() - 3_600;
             grant.valid_until = now() - 60;
@@ -34,9 +36,9 @@ async fn an_authorization_that_ended_is_refused() {
     assert_eq!(rows[0].entry.outcome, Outcome::RefusedNoAuthorization);
 }
 
-#[tokio::test]
-async fn an_authorization_ending_between_two_requests_stops_the_second() {
-    let exchange = TestExchange::builder()
+backend_test!(an_authorization_ending_between_two_requests_stops_the_second);
+async fn an_authorization_ending_between_two_requests_stops_the_second(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| grant.valid_until = now() + 2)
         .start()
         .await;

@@ -4,13 +4,13 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{TestExchange, default_authorization, person_request};
+use kruispunt_e2e::{Backend, TestExchange, backend_test, default_authorization, person_request};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-#[tokio::test]
-async fn a_consumer_allowed_name_and_birth_date_gets_exactly_those() {
-    let exchange = TestExchange::builder()
+backend_test!(a_consumer_allowed_name_and_birth_date_gets_exactly_those);
+async fn a_consumer_allowed_name_and_birth_date_gets_exactly_those(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| {
             grant.allowed_fields = vec![
                 "/voornaam".to_owned(),
@@ -52,9 +52,9 @@ async fn a_consumer_allowed_name_and_birth_date_gets_exactly_those() {
     );
 }
 
-#[tokio::test]
-async fn malformed_field_lists_are_refused_at_grant_time() {
-    let exchange = TestExchange::builder()
+backend_test!(malformed_field_lists_are_refused_at_grant_time);
+async fn malformed_field_lists_are_refused_at_grant_time(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .without_authorization()
         .start()
         .await;

@@ -6,12 +6,12 @@
 
 use kruispunt_adapter::identity::{AgencyId, Role};
 use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki};
-use kruispunt_e2e::{CONSUMER, TestExchange, person_request};
+use kruispunt_e2e::{Backend, CONSUMER, TestExchange, backend_test, person_request};
 use tonic::transport::Identity;
 
-#[tokio::test]
-async fn a_certificate_from_another_ca_is_unauthenticated() {
-    let exchange = TestExchange::start().await;
+backend_test!(a_certificate_from_another_ca_is_unauthenticated);
+async fn a_certificate_from_another_ca_is_unauthenticated(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let other_pki = DevelopmentPki::at(exchange.directory.path().join("other-pki"));
     other_pki.init().unwrap();
     let forged = other_pki

@@ -4,14 +4,14 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, TestExchange};
+use kruispunt_e2e::{Backend, CONSUMER, TestExchange, backend_test};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-#[tokio::test]
-async fn the_broker_reports_serving() {
-    let exchange = TestExchange::start().await;
+backend_test!(the_broker_reports_serving);
+async fn the_broker_reports_serving(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut health = HealthClient::new(exchange.channel_as(CONSUMER).await);
     for service in ["", "kruispunt.v1.Exchange"] {
         let response = health
@@ -25,8 +25,8 @@ async fn the_broker_reports_serving() {
     }
 }
 
-#[tokio::test]
-async fn reflection_lists_the_kruispunt_services_in_both_versions() {
+backend_test!(reflection_lists_the_kruispunt_services_in_both_versions);
+async fn reflection_lists_the_kruispunt_services_in_both_versions(backend: Backend) {
     use tonic_reflection::pb::v1::ServerReflectionRequest as V1ReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient as V1Client;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest as V1Request;
@@ -36,7 +36,7 @@ async fn reflection_lists_the_kruispunt_services_in_both_versions() {
     use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaRequest;
     use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaResponse;
 
-    let exchange = TestExchange::start().await;
+    let exchange = TestExchange::start(backend).await;
     let channel = exchange.channel_as(CONSUMER).await;
 
     let request = V1ReflectionRequest {

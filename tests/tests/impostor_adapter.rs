@@ -4,15 +4,15 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{Outcome, TestExchange, person_request};
+use kruispunt_e2e::{Backend, Outcome, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn an_adapter_with_another_agencys_certificate_is_not_trusted() {
+backend_test!(an_adapter_with_another_agencys_certificate_is_not_trusted);
+async fn an_adapter_with_another_agencys_certificate_is_not_trusted(backend: Backend) {
     let population = kruispunt_civil_registry::SyntheticCivilRegistry::generate(
         kruispunt_e2e::POPULATION_SEED,
         kruispunt_e2e::POPULATION,
     );
-    let exchange = TestExchange::builder()
+    let exchange = TestExchange::builder(backend)
         .start_with(
             kruispunt_civil_registry::CivilRegistry::new(&population),
             "be.test.impostor",

@@ -4,11 +4,13 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{TestExchange, person_request};
+use kruispunt_e2e::{Backend, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn malformed_and_checksum_invalid_identifiers_are_refused_before_any_lookup() {
-    let exchange = TestExchange::start().await;
+backend_test!(malformed_and_checksum_invalid_identifiers_are_refused_before_any_lookup);
+async fn malformed_and_checksum_invalid_identifiers_are_refused_before_any_lookup(
+    backend: Backend,
+) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     let valid = exchange.known_subject(0);
     let mut wrong_check = valid.clone();

@@ -5,11 +5,11 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, Outcome, TestExchange, person_request};
+use kruispunt_e2e::{Backend, CONSUMER, Outcome, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn an_agency_without_an_authorization_is_refused_and_recorded() {
-    let exchange = TestExchange::builder()
+backend_test!(an_agency_without_an_authorization_is_refused_and_recorded);
+async fn an_agency_without_an_authorization_is_refused_and_recorded(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .without_authorization()
         .start()
         .await;
@@ -34,9 +34,9 @@ async fn an_agency_without_an_authorization_is_refused_and_recorded() {
     assert!(rows[0].entry.legal_basis.is_empty());
 }
 
-#[tokio::test]
-async fn an_authorization_for_another_purpose_does_not_count() {
-    let exchange = TestExchange::start().await;
+backend_test!(an_authorization_for_another_purpose_does_not_count);
+async fn an_authorization_for_another_purpose_does_not_count(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     let mut request = person_request("be.insz", &exchange.known_subject(0));
     request.purpose = "direct-marketing".to_owned();

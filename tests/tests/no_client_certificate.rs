@@ -3,11 +3,11 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{TestExchange, person_request};
+use kruispunt_e2e::{Backend, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn a_caller_without_a_certificate_is_unauthenticated() {
-    let exchange = TestExchange::start().await;
+backend_test!(a_caller_without_a_certificate_is_unauthenticated);
+async fn a_caller_without_a_certificate_is_unauthenticated(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut anonymous = kruispunt_proto::v1::exchange_client::ExchangeClient::new(
         exchange.channel_with(None).await,
     );

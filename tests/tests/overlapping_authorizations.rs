@@ -5,13 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use kruispunt_e2e::{
-    CONSUMER, LEGAL_BASIS, PURPOSE, TestExchange, default_authorization, person_request,
+    Backend, CONSUMER, LEGAL_BASIS, PURPOSE, TestExchange, backend_test, default_authorization,
+    person_request,
 };
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn the_newest_authorization_in_force_decides() {
-    let exchange = TestExchange::start().await;
+backend_test!(the_newest_authorization_in_force_decides);
+async fn the_newest_authorization_in_force_decides(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut operator = exchange.operator().await;
     let narrower = operator
         .grant_authorization(proto::GrantAuthorizationRequest {

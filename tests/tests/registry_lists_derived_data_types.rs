@@ -7,12 +7,12 @@
 
 use kruispunt_adapter::AuthenticSource;
 use kruispunt_civil_registry::CivilRegistry;
-use kruispunt_e2e::TestExchange;
+use kruispunt_e2e::{Backend, TestExchange, backend_test};
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn list_data_types_names_every_derived_data_type_by_id_and_iri() {
-    let exchange = TestExchange::start().await;
+backend_test!(list_data_types_names_every_derived_data_type_by_id_and_iri);
+async fn list_data_types_names_every_derived_data_type_by_id_and_iri(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut operator = exchange.operator().await;
     let listed = operator
         .list_data_types(proto::ListDataTypesRequest {})

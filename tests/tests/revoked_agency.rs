@@ -4,12 +4,14 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, Outcome, PROVIDER, TestExchange, person_request};
+use kruispunt_e2e::{
+    Backend, CONSUMER, Outcome, PROVIDER, TestExchange, backend_test, person_request,
+};
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn a_revoked_consumer_is_refused_from_the_next_request_on() {
-    let exchange = TestExchange::start().await;
+backend_test!(a_revoked_consumer_is_refused_from_the_next_request_on);
+async fn a_revoked_consumer_is_refused_from_the_next_request_on(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut operator = exchange.operator().await;
     operator
         .register_agency(proto::RegisterAgencyRequest {
@@ -58,9 +60,9 @@ async fn a_revoked_consumer_is_refused_from_the_next_request_on() {
     assert_eq!(status.code(), tonic::Code::NotFound);
 }
 
-#[tokio::test]
-async fn a_revoked_provider_is_not_routed_to() {
-    let exchange = TestExchange::start().await;
+backend_test!(a_revoked_provider_is_not_routed_to);
+async fn a_revoked_provider_is_not_routed_to(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut operator = exchange.operator().await;
     operator
         .register_agency(proto::RegisterAgencyRequest {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use kruispunt_e2e::{PORTAL, TestExchange, insz, person_request};
+use kruispunt_e2e::{Backend, PORTAL, TestExchange, backend_test, insz, person_request};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
 use sqlx::Row;
@@ -26,9 +26,7 @@ async fn logged_indices(exchange: &TestExchange, subject: &str) -> Vec<u64> {
 }
 
 async fn indexed_through(exchange: &TestExchange) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&exchange.database_url)
-        .await
-        .unwrap();
+    let pool = exchange.database_pool().await;
     let value = sqlx::query("SELECT indexed_through FROM ledger_subject_index_state")
         .fetch_one(&pool)
         .await
@@ -38,9 +36,9 @@ async fn indexed_through(exchange: &TestExchange) -> i64 {
     value
 }
 
-#[tokio::test]
-async fn the_log_is_exact_before_and_after_background_indexing() {
-    let exchange = TestExchange::start().await;
+backend_test!(the_log_is_exact_before_and_after_background_indexing);
+async fn the_log_is_exact_before_and_after_background_indexing(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     exchange.checkpoint_covering(0).await;
     let mut consumer = exchange.consumer().await;
     let (watched, other) = (exchange.known_subject(0), exchange.known_subject(1));

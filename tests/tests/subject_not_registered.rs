@@ -4,12 +4,12 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, Outcome, TestExchange, insz, person_request};
+use kruispunt_e2e::{Backend, CONSUMER, Outcome, TestExchange, backend_test, insz, person_request};
 use kruispunt_proto::v1 as proto;
 
-#[tokio::test]
-async fn only_registered_subjects_may_be_asked_about() {
-    let exchange = TestExchange::builder()
+backend_test!(only_registered_subjects_may_be_asked_about);
+async fn only_registered_subjects_may_be_asked_about(backend: Backend) {
+    let exchange = TestExchange::builder(backend)
         .authorization(|grant| grant.requires_subject_registration = true)
         .start()
         .await;

@@ -3,11 +3,11 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{TestExchange, person_request};
+use kruispunt_e2e::{Backend, TestExchange, backend_test, person_request};
 
-#[tokio::test]
-async fn an_unknown_data_type_is_an_invalid_argument() {
-    let exchange = TestExchange::start().await;
+backend_test!(an_unknown_data_type_is_an_invalid_argument);
+async fn an_unknown_data_type_is_an_invalid_argument(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
     let mut consumer = exchange.consumer().await;
     for data_type in ["persoon.GeregistreerdPersoon@2", "", "persoon.Geheim@1"] {
         let mut request = person_request("be.insz", &exchange.known_subject(0));

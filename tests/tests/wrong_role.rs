@@ -3,15 +3,15 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_e2e::{CONSUMER, OPERATOR, TestExchange, person_request};
+use kruispunt_e2e::{Backend, CONSUMER, OPERATOR, TestExchange, backend_test, person_request};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
 use kruispunt_proto::v1::registry_client::RegistryClient;
 
-#[tokio::test]
-async fn each_service_requires_its_role() {
-    let exchange = TestExchange::start().await;
+backend_test!(each_service_requires_its_role);
+async fn each_service_requires_its_role(backend: Backend) {
+    let exchange = TestExchange::start(backend).await;
 
     let mut consumer_as_operator = RegistryClient::new(exchange.channel_as(CONSUMER).await);
     let status = consumer_as_operator

@@ -36,14 +36,25 @@ impl AuditService {
         }
     }
 
-    fn checkpoint_message(&self, checkpoint: StoredCheckpoint) -> proto::Checkpoint {
+    async fn durable_size(&self) -> Result<u64, Status> {
+        self.ledger
+            .durable_size()
+            .await
+            .map_err(BrokerStatus::into_status)
+    }
+
+    fn checkpoint_message(
+        &self,
+        checkpoint: StoredCheckpoint,
+        durable_size: u64,
+    ) -> proto::Checkpoint {
         proto::Checkpoint {
             tree_size: checkpoint.tree_size,
             root_hash: checkpoint.root_hash.to_vec(),
             origin: self.ledger.origin().to_owned(),
             signed_note: checkpoint.signed_note,
             verifier_key: self.ledger.verifier_key().to_owned(),
-            durable_size: self.ledger.head().size,
+            durable_size,
         }
     }
 
@@ -58,8 +69,8 @@ impl AuditService {
             })
     }
 
-    fn check_within_durable(&self, size: u64, what: &str) -> Result<(), Status> {
-        let durable_size = self.ledger.head().size;
+    async fn check_within_durable(&self, size: u64, what: &str) -> Result<(), Status> {
+        let durable_size = self.durable_size().await?;
         if size > durable_size {
             return Err(LedgerError::BeyondTree {
                 durable_size,
@@ -120,7 +131,7 @@ impl AuditService {
         Ok(proto::TransferPage {
             transfers,
             next_page_token,
-            checkpoint: Some(self.checkpoint_message(checkpoint)),
+            checkpoint: Some(self.checkpoint_message(checkpoint, self.durable_size().await?)),
         })
     }
 }
@@ -173,7 +184,10 @@ impl Audit for AuditService {
     ) -> Result<Response<proto::Checkpoint>, Status> {
         require_any_role(&request, PROOF_READERS)?;
         let checkpoint = self.latest_checkpoint().await?;
-        Ok(Response::new(self.checkpoint_message(checkpoint)))
+        Ok(Response::new(self.checkpoint_message(
+            checkpoint,
+            self.durable_size().await?,
+        )))
     }
 
     async fn get_inclusion_proof(
@@ -186,7 +200,8 @@ impl Audit for AuditService {
             0 => self.latest_checkpoint().await?.tree_size,
             size => size,
         };
-        self.check_within_durable(tree_size, &format!("tree size {tree_size}"))?;
+        self.check_within_durable(tree_size, &format!("tree size {tree_size}"))
+            .await?;
         let reader = self.ledger.reader();
         let hashes = reader
             .inclusion_proof(request.index, tree_size)
@@ -213,7 +228,8 @@ impl Audit for AuditService {
     ) -> Result<Response<proto::ConsistencyProof>, Status> {
         require_any_role(&request, PROOF_READERS)?;
         let request = request.into_inner();
-        self.check_within_durable(request.new_size, &format!("tree size {}", request.new_size))?;
+        self.check_within_durable(request.new_size, &format!("tree size {}", request.new_size))
+            .await?;
         let hashes = self
             .ledger
             .reader()
@@ -326,10 +342,11 @@ impl Audit for AuditService {
             .checkpoints(request.from_tree_size, limit)
             .await
             .map_err(BrokerStatus::into_status)?;
+        let durable_size = self.durable_size().await?;
         Ok(Response::new(proto::ListCheckpointsResponse {
             checkpoints: checkpoints
                 .into_iter()
-                .map(|checkpoint| self.checkpoint_message(checkpoint))
+                .map(|checkpoint| self.checkpoint_message(checkpoint, durable_size))
                 .collect(),
         }))
     }

@@ -58,7 +58,9 @@ impl BrokerStatus for LedgerError {
             LedgerError::Proof(_) => Status::invalid_argument(message),
             LedgerError::BeyondTree { .. } => Status::out_of_range(message),
             LedgerError::Store(store_error) => store_error.into_status(),
-            LedgerError::WriterStopped => Status::unavailable(message),
+            LedgerError::WriterStopped | LedgerError::NotSequenced { .. } => {
+                Status::unavailable(message)
+            }
             LedgerError::Inconsistent(_) | LedgerError::Secret { .. } => Status::internal(message),
         }
     }

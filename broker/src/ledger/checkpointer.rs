@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::watch;
 
-use super::writer::to_sql_index;
+use super::sequencing::to_sql_index;
 use super::{LedgerError, TreeHead};
 use crate::store::StoreError;
 use crate::transparency::{Checkpoint, NoteSigner, sign_checkpoint};
@@ -30,7 +30,7 @@ pub fn load_or_create_signing_key(path: &Path, origin: &str) -> Result<NoteSigne
 }
 
 pub(super) struct Checkpointer {
-    pub(super) pool: SqlitePool,
+    pub(super) pool: AnyPool,
     pub(super) signer: NoteSigner,
     pub(super) head: watch::Receiver<TreeHead>,
     pub(super) last_size: Option<u64>,
@@ -59,7 +59,7 @@ impl Checkpointer {
             .map_err(|error| LedgerError::Inconsistent(error.to_string()))?;
         sqlx::query(
             "INSERT INTO ledger_checkpoints (tree_size, root_hash, signed_note, created_at)
-             VALUES (?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING",
         )
         .bind(to_sql_index(head.size))
         .bind(head.root.as_slice())

@@ -2,7 +2,11 @@
 //! gets an answer, as a leaf of an RFC 6962 Merkle tree.
 //!
 //! - [`entry`]: what an entry holds and its canonical encoding; subject pseudonyms.
-//! - `writer`: the group-commit task, the only writer of the ledger entries and tree.
+//! - `sequencing`: assigning indices, leaf hashes and tree nodes to a batch of entries.
+//! - `writer`: on SQLite, the group-commit task, the only writer of the ledger entries and tree.
+//! - `queue` and `sequencer`: on PostgreSQL, each node's group commit into a shared queue, and
+//!   the one node (holding an advisory lock) that sequences the queue into the tree.
+//! - `checkpointer`: signs checkpoints of the tree head.
 //! - `subject_indexer`: the background task that indexes entries by subject pseudonym.
 //! - [`Ledger`]: the handle the pipeline and the audit API use.
 //!
@@ -10,7 +14,10 @@
 
 mod checkpointer;
 pub mod entry;
+mod queue;
 mod reader;
+mod sequencer;
+mod sequencing;
 pub mod sources;
 mod subject_indexer;
 pub mod verify;
@@ -18,14 +25,14 @@ mod writer;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, load_or_create_signing_key};
 pub use reader::{LedgerReader, StoredCheckpoint, StoredEntry, TransferFilter};
+pub use sequencer::ELECTION_INTERVAL;
 
 use std::path::Path;
 
-use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::store::{Database, StoreError};
-use crate::transparency::{CompactRange, Hash, NoteSigner, ProofError, root_nodes};
+use crate::store::{Backend, Database, StoreError};
+use crate::transparency::{Hash, NoteSigner, ProofError};
 use entry::LedgerEntry;
 
 /// Where an entry sits in the ledger.
@@ -55,6 +62,15 @@ pub enum LedgerError {
     /// The writer task is gone (shutdown or a fatal error).
     #[error("the ledger writer is not running")]
     WriterStopped,
+    /// The entry is durably queued, but no sequencer placed it in the tree in time (no node
+    /// holds the sequencer lock). It will still be sequenced once one does.
+    #[error(
+        "the entry is queued but was not sequenced within {waited:?}; no ledger sequencer is running"
+    )]
+    NotSequenced {
+        /// How long the transfer waited.
+        waited: std::time::Duration,
+    },
     /// A proof was asked for sizes or indices the tree cannot give.
     #[error("{0}")]
     Proof(#[from] ProofError),
@@ -84,6 +100,7 @@ pub enum LedgerError {
 pub struct Ledger {
     jobs: mpsc::Sender<AppendJob>,
     head: watch::Receiver<TreeHead>,
+    backend: Backend,
     reader: LedgerReader,
     origin: String,
     verifier_key: String,
@@ -92,40 +109,19 @@ pub struct Ledger {
 use writer::AppendJob;
 
 impl Ledger {
-    /// Loads the tree's frontier from `database`, starts the group-commit writer and the
-    /// checkpointer signing with `signer`.
+    /// Starts the ledger on `database`: on SQLite the group-commit writer; on PostgreSQL the
+    /// queue writer, the receipt poller and this node's sequencer candidate. Either way also
+    /// the checkpointer signing with `signer` and the subject indexer.
     pub async fn start(
         database: &Database,
         max_batch: usize,
         signer: NoteSigner,
     ) -> Result<Self, LedgerError> {
         let pool = database.pool().clone();
-        let size: i64 =
-            sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
-                .fetch_one(&pool)
-                .await
-                .map_err(StoreError::from)?
-                .try_get("size")
-                .map_err(StoreError::from)?;
-        let size = u64::try_from(size)
-            .map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))?;
-        let mut frontier = Vec::new();
-        for (level, index) in root_nodes(size) {
-            let row = sqlx::query("SELECT hash FROM ledger_nodes WHERE position = ?")
-                .bind(writer::flat_position(level, index))
-                .fetch_optional(&pool)
-                .await
-                .map_err(StoreError::from)?
-                .ok_or_else(|| {
-                    LedgerError::Inconsistent(format!("tree node ({level}, {index}) is missing"))
-                })?;
-            let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::from)?;
-            frontier.push(hash.try_into().map_err(|_| {
-                LedgerError::Inconsistent(format!("tree node ({level}, {index}) is not 32 bytes"))
-            })?);
-        }
-        let range = CompactRange::from_parts(size, frontier)
-            .map_err(|error| LedgerError::Inconsistent(error.to_string()))?;
+        let range = {
+            let mut connection = pool.acquire().await.map_err(StoreError::from)?;
+            sequencing::load_range(&mut connection).await?
+        };
         let (head_sender, head) = watch::channel(TreeHead {
             size: range.size(),
             root: range.root(),
@@ -143,18 +139,50 @@ impl Ledger {
             head: head.clone(),
             last_size,
         };
-        let writer = writer::Writer {
-            pool: pool.clone(),
-            range,
-            max_batch,
-            head: head_sender,
-        };
-        tokio::spawn(writer.run(receiver));
+        match database.backend() {
+            Backend::Sqlite => {
+                let writer = writer::Writer {
+                    pool: pool.clone(),
+                    range,
+                    max_batch,
+                    head: head_sender,
+                };
+                tokio::spawn(writer.run(receiver));
+            }
+            Backend::Postgres => {
+                let waiting = std::sync::Arc::new(queue::Waiting::default());
+                let node = format!(
+                    "{}-{:08x}",
+                    std::process::id(),
+                    rand_core::RngCore::next_u32(&mut rand_core::OsRng)
+                );
+                let queue_writer = queue::QueueWriter {
+                    pool: pool.clone(),
+                    max_batch,
+                    node,
+                    waiting: waiting.clone(),
+                };
+                let poller = queue::ReceiptPoller {
+                    pool: pool.clone(),
+                    url: database.url().to_owned(),
+                    waiting,
+                };
+                let sequencer = sequencer::Sequencer {
+                    url: database.url().to_owned(),
+                    max_batch,
+                    head: head_sender,
+                };
+                tokio::spawn(queue_writer.run(receiver));
+                tokio::spawn(poller.run());
+                tokio::spawn(sequencer.run());
+            }
+        }
         tokio::spawn(checkpointer.run());
         tokio::spawn(subject_indexer::run(pool.clone()));
         Ok(Self {
             jobs,
             head,
+            backend: database.backend(),
             reader: LedgerReader::new(pool),
             origin,
             verifier_key,
@@ -186,9 +214,13 @@ impl Ledger {
         receipt.await.map_err(|_| LedgerError::WriterStopped)?
     }
 
-    /// Size and root after the last durable commit.
-    pub fn head(&self) -> TreeHead {
-        *self.head.borrow()
+    /// How many entries the tree holds now (every one durable). On SQLite this broker is the
+    /// only writer and knows it; on PostgreSQL another node may be sequencing, so it is read.
+    pub async fn durable_size(&self) -> Result<u64, LedgerError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.head.borrow().size),
+            Backend::Postgres => self.reader.tree_size().await,
+        }
     }
 }
 

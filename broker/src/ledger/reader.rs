@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use super::LedgerError;
-use super::writer::{flat_position, to_sql_index};
+use super::sequencing::{flat_position, to_sql_index};
 use crate::store::StoreError;
+use crate::store::statement::NumberedStatement;
 use crate::transparency::{
     Hash, NodeRecipe, SubtreePosition, assemble, consistency_proof_nodes, inclusion_proof_nodes,
     required_subtrees,
@@ -60,22 +61,22 @@ pub struct TransferFilter {
 /// Read access to the ledger tables.
 #[derive(Clone, Debug)]
 pub struct LedgerReader {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
-fn hash_column(row: &SqliteRow, column: &str) -> Result<Hash, LedgerError> {
+fn hash_column(row: &AnyRow, column: &str) -> Result<Hash, LedgerError> {
     let bytes: Vec<u8> = row.try_get(column).map_err(StoreError::from)?;
     bytes
         .try_into()
         .map_err(|_| LedgerError::Inconsistent(format!("stored {column} is not 32 bytes")))
 }
 
-fn index_column(row: &SqliteRow, column: &str) -> Result<u64, LedgerError> {
+fn index_column(row: &AnyRow, column: &str) -> Result<u64, LedgerError> {
     let value: i64 = row.try_get(column).map_err(StoreError::from)?;
     u64::try_from(value).map_err(|_| LedgerError::Inconsistent(format!("negative {column}")))
 }
 
-fn stored_entry(row: &SqliteRow) -> Result<StoredEntry, LedgerError> {
+fn stored_entry(row: &AnyRow) -> Result<StoredEntry, LedgerError> {
     Ok(StoredEntry {
         leaf_index: index_column(row, "leaf_index")?,
         leaf_hash: hash_column(row, "leaf_hash")?,
@@ -83,7 +84,7 @@ fn stored_entry(row: &SqliteRow) -> Result<StoredEntry, LedgerError> {
     })
 }
 
-fn stored_checkpoint(row: &SqliteRow) -> Result<StoredCheckpoint, LedgerError> {
+fn stored_checkpoint(row: &AnyRow) -> Result<StoredCheckpoint, LedgerError> {
     Ok(StoredCheckpoint {
         tree_size: index_column(row, "tree_size")?,
         root_hash: hash_column(row, "root_hash")?,
@@ -92,7 +93,7 @@ fn stored_checkpoint(row: &SqliteRow) -> Result<StoredCheckpoint, LedgerError> {
 }
 
 impl LedgerReader {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -136,15 +137,12 @@ impl LedgerReader {
             .iter()
             .map(|&(level, index)| (flat_position(level, index), (level, index)))
             .collect();
-        let mut query: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT position, hash FROM ledger_nodes WHERE position IN (");
-        let mut separated = query.separated(", ");
-        for flat in by_flat_position.keys() {
-            separated.push_bind(*flat);
-        }
-        query.push(")");
+        let mut query =
+            NumberedStatement::new("SELECT position, hash FROM ledger_nodes WHERE position IN ");
+        query.push_list(by_flat_position.keys().copied());
         let rows = query
             .build()
+            .map_err(StoreError::from)?
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::from)?;
@@ -165,7 +163,7 @@ impl LedgerReader {
     ) -> Result<Vec<StoredEntry>, LedgerError> {
         let rows = sqlx::query(
             "SELECT leaf_index, leaf_hash, entry FROM ledger_entries
-             WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
+             WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2",
         )
         .bind(to_sql_index(start_index))
         .bind(i64::from(limit))
@@ -181,7 +179,7 @@ impl LedgerReader {
         filter: &TransferFilter,
         limit: u32,
     ) -> Result<Vec<StoredEntry>, LedgerError> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut query = NumberedStatement::new(
             "SELECT leaf_index, leaf_hash, entry FROM ledger_entries WHERE 1 = 1",
         );
         if let Some(agency) = &filter.agency {
@@ -199,7 +197,9 @@ impl LedgerReader {
         ] {
             if let Some(value) = value {
                 query
-                    .push(format_args!(" AND {column} = "))
+                    .push(" AND ")
+                    .push(column)
+                    .push(" = ")
                     .push_bind(value.clone());
             }
         }
@@ -233,10 +233,24 @@ impl LedgerReader {
             .push_bind(i64::from(limit));
         let rows = query
             .build()
+            .map_err(StoreError::from)?
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::from)?;
         rows.iter().map(stored_entry).collect()
+    }
+
+    /// The number of entries in the tree, read from the database.
+    pub async fn tree_size(&self) -> Result<u64, LedgerError> {
+        let size: i64 =
+            sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::from)?
+                .try_get("size")
+                .map_err(StoreError::from)?;
+        u64::try_from(size)
+            .map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))
     }
 
     /// The newest checkpoint, if any.
@@ -259,7 +273,7 @@ impl LedgerReader {
     ) -> Result<Vec<StoredCheckpoint>, LedgerError> {
         let rows = sqlx::query(
             "SELECT tree_size, root_hash, CAST(signed_note AS TEXT) AS signed_note FROM ledger_checkpoints
-             WHERE tree_size >= ? ORDER BY tree_size LIMIT ?",
+             WHERE tree_size >= $1 ORDER BY tree_size LIMIT $2",
         )
         .bind(to_sql_index(from_size))
         .bind(i64::from(limit))

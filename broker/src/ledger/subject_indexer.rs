@@ -5,16 +5,17 @@
 
 use std::time::Duration;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::store::StoreError;
+use crate::store::statement::NumberedStatement;
 
 /// How often the indexer catches up.
 const INDEX_INTERVAL: Duration = Duration::from_millis(500);
 /// Most entries indexed per transaction.
 const INDEX_BATCH: i64 = 5_000;
 
-pub(super) async fn run(pool: SqlitePool) {
+pub(super) async fn run(pool: AnyPool) {
     let mut interval = tokio::time::interval(INDEX_INTERVAL);
     loop {
         interval.tick().await;
@@ -35,7 +36,7 @@ pub(super) async fn run(pool: SqlitePool) {
 }
 
 /// Indexes the next batch of entries; returns how many.
-async fn index_next_batch(pool: &SqlitePool) -> Result<usize, StoreError> {
+async fn index_next_batch(pool: &AnyPool) -> Result<usize, StoreError> {
     let mut transaction = pool.begin().await?;
     let indexed_through: i64 =
         sqlx::query("SELECT indexed_through FROM ledger_subject_index_state")
@@ -44,7 +45,7 @@ async fn index_next_batch(pool: &SqlitePool) -> Result<usize, StoreError> {
             .try_get("indexed_through")?;
     let rows = sqlx::query(
         "SELECT leaf_index, subject_pseudonym FROM ledger_entries
-         WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
+         WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2",
     )
     .bind(indexed_through)
     .bind(INDEX_BATCH)
@@ -64,18 +65,23 @@ async fn index_next_batch(pool: &SqlitePool) -> Result<usize, StoreError> {
         })
         .collect::<Result<_, sqlx::Error>>()?;
     for chunk in pairs.chunks(1_000) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO ledger_subject_index (subject_pseudonym, leaf_index) ",
+        let mut insert = NumberedStatement::new(
+            "INSERT INTO ledger_subject_index (subject_pseudonym, leaf_index) ",
         );
-        insert.push_values(chunk, |mut values, (pseudonym, index)| {
-            values.push_bind(pseudonym.as_slice()).push_bind(*index);
+        insert.push_values(chunk, |values, (pseudonym, index)| {
+            values.bind(pseudonym.clone()).bind(*index);
         });
-        insert.build().execute(&mut *transaction).await?;
+        // Several broker nodes may index the same entries at once (PostgreSQL): idempotent.
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build()?.execute(&mut *transaction).await?;
     }
-    sqlx::query("UPDATE ledger_subject_index_state SET indexed_through = ?")
-        .bind(next)
-        .execute(&mut *transaction)
-        .await?;
+    sqlx::query(
+        "UPDATE ledger_subject_index_state SET indexed_through = $1 WHERE indexed_through < $2",
+    )
+    .bind(next)
+    .bind(next)
+    .execute(&mut *transaction)
+    .await?;
     transaction.commit().await?;
     Ok(pairs.len())
 }

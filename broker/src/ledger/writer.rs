@@ -1,22 +1,20 @@
-//! Group commit: the single task that appends entries to the ledger.
+//! Group commit on SQLite: the single task that appends entries to the ledger.
 //!
 //! Transfers hand their entry to the writer through a channel and wait. The writer takes every
-//! entry queued at that moment (up to `max_batch`), assigns consecutive indices, extends the
-//! Merkle tree's compact range, and writes entries and new tree nodes in ONE transaction. Only
-//! after the commit (durable under `synchronous = FULL`) does any waiter get its receipt; if the
-//! commit fails, every waiter of the batch gets an error and the in-memory tree is left as it
-//! was, so the request fails closed and the next batch reuses the indices.
+//! entry queued at that moment (up to `max_batch`), sequences them (`sequencing`), and writes
+//! entries and new tree nodes in ONE transaction. Only after the commit (durable under
+//! `synchronous = FULL`) does any waiter get its receipt; if the commit fails, every waiter of
+//! the batch gets an error and the in-memory tree is left as it was, so the request fails closed
+//! and the next batch reuses the indices.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::entry::LedgerEntry;
+use super::sequencing::{SequencedBatch, sequence, write_sequenced};
 use super::{LedgerError, Receipt, TreeHead};
 use crate::store::StoreError;
-use crate::transparency::{CompactRange, Hash, leaf_hash};
-
-/// SQLite allows 32,766 bound parameters per statement; stay well below.
-const MAX_ROWS_PER_STATEMENT: usize = 2_000;
+use crate::transparency::CompactRange;
 
 pub(super) struct AppendJob {
     pub(super) entry: LedgerEntry,
@@ -24,17 +22,10 @@ pub(super) struct AppendJob {
 }
 
 pub(super) struct Writer {
-    pub(super) pool: SqlitePool,
+    pub(super) pool: AnyPool,
     pub(super) range: CompactRange,
     pub(super) max_batch: usize,
     pub(super) head: watch::Sender<TreeHead>,
-}
-
-struct PreparedRow {
-    leaf_index: u64,
-    leaf_hash: Hash,
-    entry_bytes: Vec<u8>,
-    entry: LedgerEntry,
 }
 
 impl Writer {
@@ -45,52 +36,31 @@ impl Writer {
         }
     }
 
-    async fn commit_batch(&mut self, batch: Vec<AppendJob>) {
-        let mut range = self.range.clone();
-        let mut rows = Vec::with_capacity(batch.len());
-        let mut nodes = Vec::with_capacity(batch.len() * 2);
-        let mut replies = Vec::with_capacity(batch.len());
-        for mut job in batch {
-            let leaf_index = range.size();
-            job.entry.leaf_index = leaf_index;
-            let entry_bytes = job.entry.encode();
-            let leaf = leaf_hash(&entry_bytes);
-            nodes.extend(range.append(leaf));
-            rows.push(PreparedRow {
-                leaf_index,
-                leaf_hash: leaf,
-                entry_bytes,
-                entry: job.entry,
-            });
-            replies.push((
-                job.reply,
-                Receipt {
-                    index: leaf_index,
-                    leaf_hash: leaf,
-                },
-            ));
-        }
+    async fn commit_batch(&mut self, jobs: Vec<AppendJob>) {
+        let (entries, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.entry, job.reply)).unzip();
+        let batch = sequence(&self.range, entries);
         let started = std::time::Instant::now();
-        let written = write_rows(&self.pool, &rows, &nodes).await;
+        let written = write_in_transaction(&self.pool, &batch).await;
         tracing::debug!(
-            entries = rows.len(),
+            entries = batch.len(),
             micros = started.elapsed().as_micros(),
             "ledger group commit"
         );
         match written {
             Ok(()) => {
-                self.range = range;
+                for (reply, receipt) in replies.into_iter().zip(batch.receipts()) {
+                    let _ = reply.send(Ok(receipt));
+                }
+                self.range = batch.range;
                 let _ = self.head.send(TreeHead {
                     size: self.range.size(),
                     root: self.range.root(),
                 });
-                for (reply, receipt) in replies {
-                    let _ = reply.send(Ok(receipt));
-                }
             }
             Err(error) => {
-                tracing::error!(%error, entries = rows.len(), "ledger commit failed; refusing the batch");
-                for (reply, _) in replies {
+                tracing::error!(%error, entries = batch.len(), "ledger commit failed; refusing the batch");
+                for reply in replies {
                     let _ = reply.send(Err(LedgerError::Store(error.clone())));
                 }
             }
@@ -98,72 +68,9 @@ impl Writer {
     }
 }
 
-async fn write_rows(
-    pool: &SqlitePool,
-    rows: &[PreparedRow],
-    nodes: &[(u8, u64, Hash)],
-) -> Result<(), StoreError> {
+async fn write_in_transaction(pool: &AnyPool, batch: &SequencedBatch) -> Result<(), StoreError> {
     let mut transaction = pool.begin().await?;
-    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT / 10) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
-        );
-        insert.push_values(chunk, |mut values, row| {
-            values
-                .push_bind(to_sql_index(row.leaf_index))
-                .push_bind(row.leaf_hash.as_slice())
-                .push_bind(row.entry_bytes.as_slice())
-                .push_bind(row.entry.recorded_at_micros)
-                .push_bind(row.entry.consumer.as_str())
-                .push_bind(row.entry.provider.as_str())
-                .push_bind(row.entry.data_type.as_str())
-                .push_bind(row.entry.purpose.as_str())
-                .push_bind(row.entry.outcome.as_str())
-                .push_bind(row.entry.subject_pseudonym.as_slice());
-        });
-        insert.build().execute(&mut *transaction).await?;
-    }
-    for chunk in nodes.chunks(MAX_ROWS_PER_STATEMENT / 2) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO ledger_nodes (position, hash) ");
-        insert.push_values(chunk, |mut values, (level, index, hash)| {
-            values
-                .push_bind(flat_position(*level, *index))
-                .push_bind(hash.as_slice());
-        });
-        insert.build().execute(&mut *transaction).await?;
-    }
+    write_sequenced(&mut transaction, batch).await?;
     transaction.commit().await?;
     Ok(())
-}
-
-/// The in-order ("flat tree") position of the perfect subtree `(level, index)`: leaves at even
-/// positions, each parent between its children. Nodes created by one append are adjacent.
-pub(super) fn flat_position(level: u8, index: u64) -> i64 {
-    let level = u32::from(level);
-    let position = index
-        .checked_shl(level + 1)
-        .and_then(|shifted| shifted.checked_add((1_u64 << level) - 1))
-        .unwrap_or(u64::MAX);
-    to_sql_index(position)
-}
-
-/// Ledger indices are stored as SQLite INTEGER (i64); 2^63 entries are out of reach.
-pub(super) fn to_sql_index(index: u64) -> i64 {
-    i64::try_from(index).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::flat_position;
-
-    #[test]
-    fn flat_positions_put_parents_between_children() {
-        assert_eq!(
-            [(0, 0), (1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (0, 3)]
-                .map(|(level, index)| flat_position(level, index)),
-            [0, 1, 2, 3, 4, 5, 6]
-        );
-        assert_eq!(flat_position(3, 1), 23);
-    }
 }

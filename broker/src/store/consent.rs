@@ -1,7 +1,7 @@
 //! The consents table.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use super::StoreError;
 use crate::registry::Consent;
@@ -9,12 +9,12 @@ use crate::registry::Consent;
 /// Reads and writes consents.
 #[derive(Clone, Debug)]
 pub struct ConsentStore {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 const CONSENT_COLUMNS: &str = "id, subject_pseudonym, consumer, purposes, data_types, granted_at, valid_until, revoked_at, recorded_by";
 
-fn consent_from_row(row: &SqliteRow) -> Result<Consent, StoreError> {
+fn consent_from_row(row: &AnyRow) -> Result<Consent, StoreError> {
     let list = |column: &str| -> Result<Vec<String>, StoreError> {
         let text: String = row.try_get(column)?;
         serde_json::from_str(&text)
@@ -37,7 +37,7 @@ fn consent_from_row(row: &SqliteRow) -> Result<Consent, StoreError> {
 }
 
 impl ConsentStore {
-    pub(super) fn new(pool: SqlitePool) -> Self {
+    pub(super) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -45,7 +45,7 @@ impl ConsentStore {
     pub async fn insert(&self, consent: &Consent) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO consents (id, subject_pseudonym, consumer, purposes, data_types, granted_at, valid_until, recorded_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&consent.id)
         .bind(consent.subject_pseudonym.as_slice())
@@ -63,7 +63,7 @@ impl ConsentStore {
     /// The consent with this id.
     pub async fn get(&self, id: &str) -> Result<Option<Consent>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CONSENT_COLUMNS} FROM consents WHERE id = ?"
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -74,7 +74,7 @@ impl ConsentStore {
     /// Revokes a consent at `now` (the first revocation time is kept); `NotFound` if absent.
     pub async fn revoke(&self, id: &str, now: i64) -> Result<Consent, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE consents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING {CONSENT_COLUMNS}"
+            "UPDATE consents SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING {CONSENT_COLUMNS}"
         )))
         .bind(now)
         .bind(id)
@@ -90,7 +90,7 @@ impl ConsentStore {
         subject_pseudonym: &[u8; 32],
     ) -> Result<Vec<Consent>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_pseudonym = ? ORDER BY granted_at DESC, id"
+            "SELECT {CONSENT_COLUMNS} FROM consents WHERE subject_pseudonym = $1 ORDER BY granted_at DESC, id"
         )))
         .bind(subject_pseudonym.as_slice())
         .fetch_all(&self.pool)

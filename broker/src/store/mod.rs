@@ -1,22 +1,50 @@
 //! Storage: the database connection, its migrations, and the conversion of sqlx errors into
 //! [`StoreError`] at this boundary (nothing above this module sees a `sqlx::Error`).
 //!
+//! Two backends, chosen by the URL: `sqlite://...` (the embedded default) and `postgres://...`.
+//! Both go through sqlx's `Any` driver with one set of queries (numbered `$n` placeholders, the
+//! types both understand: 64-bit integers, text, bytes); only the migrations differ, kept side
+//! by side in `migrations/sqlite/` and `migrations/postgres/`.
+//!
 //! SQLite is opened in WAL mode with `synchronous = FULL`: a committed transaction survives
-//! power loss, which is what "durable before the answer" promises for the ledger.
+//! power loss, which is what "durable before the answer" promises for the ledger. PostgreSQL
+//! gives the same guarantee with its defaults (`fsync = on`, `synchronous_commit = on`).
 
 mod consent;
 mod registry;
 mod repertory;
+pub(crate) mod statement;
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _};
 
 pub use consent::ConsentStore;
 pub use registry::RegistryStore;
 pub use repertory::RepertoryStore;
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file: one broker node.
+    Sqlite,
+    /// PostgreSQL server: any number of broker nodes.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or `None` for a scheme the broker does not support.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
 
 /// Why a storage operation failed, in domain terms.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,7 +86,7 @@ const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Copies the WAL into the database file once a second without blocking writers (`PASSIVE`),
 /// so the WAL stays small and no commit pays for a checkpoint. Stops when the pool closes.
-async fn checkpoint_wal_periodically(pool: SqlitePool) {
+async fn checkpoint_wal_periodically(pool: AnyPool) {
     let mut interval = tokio::time::interval(WAL_CHECKPOINT_INTERVAL);
     loop {
         interval.tick().await;
@@ -74,47 +102,64 @@ async fn checkpoint_wal_periodically(pool: SqlitePool) {
     }
 }
 
+/// Per-connection SQLite settings. Checkpoints (copying the WAL back into the database file,
+/// with their own fsyncs) run in a background task, not inside whichever commit crosses the
+/// threshold: a group commit then costs one WAL write and one fsync.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;";
+
 /// The broker's database.
 #[derive(Clone, Debug)]
 pub struct Database {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
 }
 
 impl Database {
-    /// Opens (creating if missing) and migrates the database at `url` (`sqlite://path`,
-    /// `sqlite::memory:` for throw-away use).
+    /// Opens and migrates the database at `url`: `sqlite://path` (created if missing),
+    /// `sqlite::memory:` for throw-away use, or `postgres://user@host/database`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|error| StoreError::Open(error.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            // Checkpoints (copying the WAL back into the database file, with their own fsyncs)
-            // run in a background task, not inside whichever commit crosses the threshold: a
-            // group commit then costs one WAL write and one fsync.
-            .pragma("wal_autocheckpoint", "0");
-        if let Some(parent) = options.get_filename().parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent).map_err(|error| StoreError::Open(error.to_string()))?;
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            StoreError::Open("the database URL must start with sqlite: or postgres://".to_owned())
+        })?;
+        let pool = match backend {
+            Backend::Sqlite => open_sqlite(url).await?,
+            Backend::Postgres => AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|error| StoreError::Open(error.to_string()))?,
+        };
+        let migrated = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
+        };
+        migrated.map_err(|error| StoreError::Open(format!("migration failed: {error}")))?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_wal_periodically(pool.clone()));
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|error| StoreError::Open(error.to_string()))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|error| StoreError::Open(format!("migration failed: {error}")))?;
-        tokio::spawn(checkpoint_wal_periodically(pool.clone()));
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The engine behind this database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL it was opened with (for the ledger sequencer's own connection).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The connection pool, for the store modules.
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -137,4 +182,37 @@ impl Database {
     pub fn registry(&self) -> RegistryStore {
         RegistryStore::new(self.pool.clone())
     }
+}
+
+/// Opens an SQLite pool, creating the file (and its directory) if missing.
+async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
+    let in_memory = url.contains(":memory:");
+    let options: AnyConnectOptions = if in_memory || url.contains("mode=") {
+        url.parse()
+    } else {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|error| StoreError::Open(error.to_string()))?;
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc").parse()
+    }
+    .map_err(|error: sqlx::Error| StoreError::Open(error.to_string()))?;
+    AnyPoolOptions::new()
+        // An in-memory database lives in one connection.
+        .max_connections(if in_memory { 1 } else { 4 })
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                connection.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|error| StoreError::Open(error.to_string()))
 }

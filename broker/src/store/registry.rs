@@ -1,7 +1,7 @@
 //! Registry tables: agencies, routes, authorizations.
 
 use kruispunt_adapter::identity::AgencyId;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use super::StoreError;
 use crate::minimisation::FieldSet;
@@ -10,12 +10,12 @@ use crate::registry::{Agency, Authorization, AuthorizationGrant, Route};
 /// Reads and writes the registry tables.
 #[derive(Clone, Debug)]
 pub struct RegistryStore {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 const AUTHORIZATION_COLUMNS: &str = "id, consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until, revoked_at, allowed_fields, requires_consent, requires_subject_registration";
 
-fn authorization_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Authorization, StoreError> {
+fn authorization_from_row(row: &sqlx::any::AnyRow) -> Result<Authorization, StoreError> {
     let allowed_fields: String = row.try_get("allowed_fields")?;
     let allowed_fields: Vec<String> = serde_json::from_str(&allowed_fields)
         .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
@@ -23,8 +23,9 @@ fn authorization_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Authorization
         .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
     Ok(Authorization {
         allowed_fields,
-        requires_consent: row.try_get("requires_consent")?,
-        requires_subject_registration: row.try_get("requires_subject_registration")?,
+        // Flags are 0/1 integers on both backends (sqlx's Any driver has no SQLite boolean).
+        requires_consent: row.try_get::<i64, _>("requires_consent")? != 0,
+        requires_subject_registration: row.try_get::<i64, _>("requires_subject_registration")? != 0,
         id: row.try_get("id")?,
         consumer: row.try_get("consumer")?,
         data_type: row.try_get("data_type")?,
@@ -37,7 +38,7 @@ fn authorization_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Authorization
     })
 }
 
-fn agency_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Agency, StoreError> {
+fn agency_from_row(row: &sqlx::any::AnyRow) -> Result<Agency, StoreError> {
     Ok(Agency {
         id: agency_id_from_column(row.try_get("id")?)?,
         display_name: row.try_get("display_name")?,
@@ -52,13 +53,13 @@ fn agency_id_from_column(text: String) -> Result<AgencyId, StoreError> {
 }
 
 impl RegistryStore {
-    pub(super) fn new(pool: SqlitePool) -> Self {
+    pub(super) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
     /// Records an agency; `AlreadyExists` if its id is taken.
     pub async fn insert_agency(&self, agency: &Agency) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO agencies (id, display_name, registered_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO agencies (id, display_name, registered_at) VALUES ($1, $2, $3)")
             .bind(agency.id.as_str())
             .bind(&agency.display_name)
             .bind(agency.registered_at)
@@ -87,7 +88,7 @@ impl RegistryStore {
     /// `NotFound` if it was never registered.
     pub async fn revoke_agency(&self, id: &str, now: i64) -> Result<Agency, StoreError> {
         let row = sqlx::query(
-            "UPDATE agencies SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?
+            "UPDATE agencies SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
              RETURNING id, display_name, registered_at, revoked_at",
         )
         .bind(now)
@@ -101,7 +102,7 @@ impl RegistryStore {
     /// Sets (inserts or replaces) the route of a data type.
     pub async fn upsert_route(&self, route: &Route) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO routes (data_type, provider, endpoint) VALUES (?, ?, ?)
+            "INSERT INTO routes (data_type, provider, endpoint) VALUES ($1, $2, $3)
              ON CONFLICT (data_type) DO UPDATE SET provider = excluded.provider, endpoint = excluded.endpoint",
         )
         .bind(&route.data_type)
@@ -137,7 +138,7 @@ impl RegistryStore {
         let row = sqlx::query(
             "INSERT INTO authorizations (consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until,
                                          allowed_fields, requires_consent, requires_subject_registration)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              RETURNING id, consumer, data_type, purpose, legal_basis, legal_basis_ref, valid_from, valid_until, revoked_at,
                        allowed_fields, requires_consent, requires_subject_registration",
         )
@@ -149,8 +150,8 @@ impl RegistryStore {
         .bind(grant.valid_from)
         .bind(grant.valid_until)
         .bind(serde_json::to_string(grant.allowed_fields.pointers()).unwrap_or_default())
-        .bind(grant.requires_consent)
-        .bind(grant.requires_subject_registration)
+        .bind(i64::from(grant.requires_consent))
+        .bind(i64::from(grant.requires_subject_registration))
         .fetch_one(&self.pool)
         .await?;
         authorization_from_row(&row)
@@ -163,7 +164,7 @@ impl RegistryStore {
     ) -> Result<Vec<Authorization>, StoreError> {
         let rows = match consumer {
             Some(consumer) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE consumer = ? ORDER BY id"
+                "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE consumer = $1 ORDER BY id"
             )))
             .bind(consumer)
             .fetch_all(&self.pool)
@@ -187,7 +188,7 @@ impl RegistryStore {
         now: i64,
     ) -> Result<Authorization, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE authorizations SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?
+            "UPDATE authorizations SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
              RETURNING {AUTHORIZATION_COLUMNS}"
         )))
         .bind(now)

@@ -1,6 +1,6 @@
 //! The persons repertory table: which consumer has which subject (by pseudonym) in its files.
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use super::StoreError;
 use crate::registry::SubjectRegistration;
@@ -8,11 +8,11 @@ use crate::registry::SubjectRegistration;
 /// Reads and writes subject registrations.
 #[derive(Clone, Debug)]
 pub struct RepertoryStore {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl RepertoryStore {
-    pub(super) fn new(pool: SqlitePool) -> Self {
+    pub(super) fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
@@ -24,7 +24,7 @@ impl RepertoryStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO subject_registrations (consumer, subject_pseudonym, capacity, valid_from, valid_until, registered_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(registration.consumer.as_str())
         .bind(registration.subject_pseudonym.as_slice())
@@ -46,9 +46,9 @@ impl RepertoryStore {
         now: i64,
     ) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE subject_registrations SET ended_at = ?
-             WHERE consumer = ? AND subject_pseudonym = ? AND ended_at IS NULL
-               AND (? IS NULL OR capacity = ?)",
+            "UPDATE subject_registrations SET ended_at = $1
+             WHERE consumer = $2 AND subject_pseudonym = $3 AND ended_at IS NULL
+               AND ($4 IS NULL OR capacity = $5)",
         )
         .bind(now)
         .bind(consumer)
@@ -69,8 +69,8 @@ impl RepertoryStore {
     ) -> Result<bool, StoreError> {
         let row = sqlx::query(
             "SELECT 1 FROM subject_registrations
-             WHERE consumer = ? AND subject_pseudonym = ? AND ended_at IS NULL
-               AND valid_from <= ? AND (valid_until IS NULL OR valid_until > ?)
+             WHERE consumer = $1 AND subject_pseudonym = $2 AND ended_at IS NULL
+               AND valid_from <= $3 AND (valid_until IS NULL OR valid_until > $4)
              LIMIT 1",
         )
         .bind(consumer)

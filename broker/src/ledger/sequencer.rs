@@ -1,0 +1,172 @@
+//! The log signer of a PostgreSQL ledger shared by several broker nodes (the Trillian
+//! log-signer pattern): exactly one node at a time holds a PostgreSQL advisory lock and moves
+//! queued entries into the Merkle tree.
+//!
+//! Every node runs this task. It opens its own connection and tries the session-level advisory
+//! lock every [`ELECTION_INTERVAL`]; the holder loads the tree's frontier and then, batch after
+//! batch, in one transaction on that same connection: takes queued entries in queue order,
+//! assigns them the next indices, writes entries and tree nodes, records `queue id -> index` in
+//! `ledger_sequenced`, deletes them from the queue, and notifies the nodes. If the holder dies,
+//! PostgreSQL ends its session and releases the lock; another node takes it at its next try and
+//! carries on from the tree in the database. Two sequencers can never both commit: the lock
+//! serialises them, and if it did not, the primary key on `ledger_entries.leaf_index` would
+//! reject the second one's indices.
+
+use std::time::Duration;
+
+use sqlx::{AnyConnection, Connection, Row};
+use tokio::sync::watch;
+
+use super::entry::LedgerEntry;
+use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
+use super::sequencing::{load_range, sequence, write_sequenced};
+use super::{LedgerError, TreeHead};
+use crate::store::StoreError;
+use crate::store::statement::NumberedStatement;
+use crate::transparency::CompactRange;
+
+/// How often a node that is not the sequencer tries to become it.
+pub const ELECTION_INTERVAL: Duration = Duration::from_millis(500);
+/// The advisory lock key: "kruispun" in ASCII. Advisory locks are per database, so brokers on
+/// different databases of one PostgreSQL cluster never contend.
+const SEQUENCER_LOCK_KEY: i64 = 0x6b72_7569_7370_756e;
+/// The sequencer's idle wait when no notification arrives (a safety net for lost ones).
+const IDLE_POLL: Duration = Duration::from_millis(100);
+
+pub(super) struct Sequencer {
+    pub(super) url: String,
+    pub(super) max_batch: usize,
+    pub(super) head: watch::Sender<TreeHead>,
+}
+
+impl Sequencer {
+    /// Campaigns for the lock forever; sequences while holding it.
+    pub(super) async fn run(self) {
+        loop {
+            match self.campaign().await {
+                Ok(()) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "ledger sequencer stopped; will campaign again")
+                }
+            }
+            tokio::time::sleep(ELECTION_INTERVAL).await;
+        }
+    }
+
+    /// Connects, waits for the lock, then sequences until an error (which drops the connection
+    /// and with it the lock).
+    async fn campaign(&self) -> Result<(), LedgerError> {
+        let mut connection = AnyConnection::connect(&self.url)
+            .await
+            .map_err(StoreError::from)?;
+        loop {
+            let locked: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind(SEQUENCER_LOCK_KEY)
+                .fetch_one(&mut connection)
+                .await
+                .map_err(StoreError::from)?
+                .try_get("locked")
+                .map_err(StoreError::from)?;
+            if locked {
+                break;
+            }
+            tokio::time::sleep(ELECTION_INTERVAL).await;
+        }
+        let mut range = load_range(&mut connection).await?;
+        tracing::info!(
+            tree_size = range.size(),
+            "this node is now the ledger sequencer"
+        );
+        self.publish(&range);
+        let mut listener = listen(&self.url, QUEUED_CHANNEL).await;
+        loop {
+            let sequenced = self
+                .sequence_next_batch(&mut connection, &mut range)
+                .await?;
+            if sequenced > 0 {
+                continue;
+            }
+            match listener.as_mut() {
+                Some(active) => {
+                    tokio::select! {
+                        received = active.recv() => if received.is_err() { listener = None },
+                        () = tokio::time::sleep(IDLE_POLL) => {}
+                    }
+                }
+                None => tokio::time::sleep(IDLE_POLL).await,
+            }
+        }
+    }
+
+    /// Sequences up to `max_batch` queued entries in one transaction; returns how many.
+    async fn sequence_next_batch(
+        &self,
+        connection: &mut AnyConnection,
+        range: &mut CompactRange,
+    ) -> Result<usize, LedgerError> {
+        let mut transaction = connection.begin().await.map_err(StoreError::from)?;
+        let rows =
+            sqlx::query("SELECT queue_id, entry FROM ledger_queue ORDER BY queue_id LIMIT $1")
+                .bind(i64::try_from(self.max_batch).unwrap_or(i64::MAX))
+                .fetch_all(&mut *transaction)
+                .await
+                .map_err(StoreError::from)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut queue_ids = Vec::with_capacity(rows.len());
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            queue_ids.push(
+                row.try_get::<i64, _>("queue_id")
+                    .map_err(StoreError::from)?,
+            );
+            let bytes: Vec<u8> = row.try_get("entry").map_err(StoreError::from)?;
+            entries.push(LedgerEntry::decode(&bytes).map_err(|error| {
+                LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
+            })?);
+        }
+        let batch = sequence(range, entries);
+        write_sequenced(&mut transaction, &batch).await?;
+        let mut record =
+            NumberedStatement::new("INSERT INTO ledger_sequenced (queue_id, leaf_index) ");
+        record.push_values(
+            queue_ids.iter().zip(batch.receipts()),
+            |values, (queue_id, receipt)| {
+                values
+                    .bind(*queue_id)
+                    .bind(i64::try_from(receipt.index).unwrap_or(i64::MAX));
+            },
+        );
+        record
+            .build()
+            .map_err(StoreError::from)?
+            .execute(&mut *transaction)
+            .await
+            .map_err(StoreError::from)?;
+        let mut dequeue = NumberedStatement::new("DELETE FROM ledger_queue WHERE queue_id IN ");
+        dequeue.push_list(queue_ids.iter().copied());
+        dequeue
+            .build()
+            .map_err(StoreError::from)?
+            .execute(&mut *transaction)
+            .await
+            .map_err(StoreError::from)?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(SEQUENCED_CHANNEL)
+            .execute(&mut *transaction)
+            .await
+            .map_err(StoreError::from)?;
+        transaction.commit().await.map_err(StoreError::from)?;
+        *range = batch.range;
+        self.publish(range);
+        Ok(queue_ids.len())
+    }
+
+    fn publish(&self, range: &CompactRange) {
+        let _ = self.head.send(TreeHead {
+            size: range.size(),
+            root: range.root(),
+        });
+    }
+}

@@ -1,0 +1,172 @@
+//! Sequencing: turning entries into leaves of the Merkle tree. Shared by both ways entries
+//! reach the tree: the SQLite group commit (`writer`) and the PostgreSQL log signer
+//! (`sequencer`).
+//!
+//! [`sequence`] assigns consecutive indices from the tree's compact range, encodes each entry
+//! with its index, and computes the leaf hashes and the new subtree nodes; [`write_sequenced`]
+//! writes all of it in the caller's transaction. The caller adopts the extended range only after
+//! that transaction commits, so a failed commit leaves the in-memory tree as it was.
+
+use sqlx::{AnyConnection, Row};
+
+use super::entry::LedgerEntry;
+use super::{LedgerError, Receipt};
+use crate::store::StoreError;
+use crate::store::statement::NumberedStatement;
+use crate::transparency::{CompactRange, Hash, leaf_hash, root_nodes};
+
+/// Bound parameters per statement: SQLite allows 32,766 and PostgreSQL 65,535; stay well below.
+const MAX_PARAMETERS_PER_STATEMENT: usize = 2_000;
+/// Columns of one `ledger_entries` row.
+const ENTRY_COLUMNS: usize = 10;
+
+/// Entries with their indices, leaf hashes and the tree nodes they create, ready to write.
+pub(super) struct SequencedBatch {
+    rows: Vec<SequencedRow>,
+    nodes: Vec<(u8, u64, Hash)>,
+    /// The tree after this batch.
+    pub(super) range: CompactRange,
+}
+
+struct SequencedRow {
+    leaf_hash: Hash,
+    entry_bytes: Vec<u8>,
+    entry: LedgerEntry,
+}
+
+impl SequencedBatch {
+    /// The receipts, in the order the entries were given.
+    pub(super) fn receipts(&self) -> impl Iterator<Item = Receipt> + '_ {
+        self.rows.iter().map(|row| Receipt {
+            index: row.entry.leaf_index,
+            leaf_hash: row.leaf_hash,
+        })
+    }
+
+    /// Number of entries.
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// Places `entries` after the tree `range`, in order.
+pub(super) fn sequence(range: &CompactRange, entries: Vec<LedgerEntry>) -> SequencedBatch {
+    let mut range = range.clone();
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut nodes = Vec::with_capacity(entries.len() * 2);
+    for mut entry in entries {
+        entry.leaf_index = range.size();
+        let entry_bytes = entry.encode();
+        let leaf = leaf_hash(&entry_bytes);
+        nodes.extend(range.append(leaf));
+        rows.push(SequencedRow {
+            leaf_hash: leaf,
+            entry_bytes,
+            entry,
+        });
+    }
+    SequencedBatch { rows, nodes, range }
+}
+
+/// Writes the batch's entries and tree nodes through `connection` (inside the caller's
+/// transaction).
+pub(super) async fn write_sequenced(
+    connection: &mut AnyConnection,
+    batch: &SequencedBatch,
+) -> Result<(), StoreError> {
+    for chunk in batch
+        .rows
+        .chunks(MAX_PARAMETERS_PER_STATEMENT / ENTRY_COLUMNS)
+    {
+        let mut insert = NumberedStatement::new(
+            "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
+        );
+        insert.push_values(chunk, |values, row| {
+            values
+                .bind(to_sql_index(row.entry.leaf_index))
+                .bind(row.leaf_hash.to_vec())
+                .bind(row.entry_bytes.clone())
+                .bind(row.entry.recorded_at_micros)
+                .bind(row.entry.consumer.clone())
+                .bind(row.entry.provider.clone())
+                .bind(row.entry.data_type.clone())
+                .bind(row.entry.purpose.clone())
+                .bind(row.entry.outcome.as_str())
+                .bind(row.entry.subject_pseudonym.to_vec());
+        });
+        insert.build()?.execute(&mut *connection).await?;
+    }
+    for chunk in batch.nodes.chunks(MAX_PARAMETERS_PER_STATEMENT / 2) {
+        let mut insert = NumberedStatement::new("INSERT INTO ledger_nodes (position, hash) ");
+        insert.push_values(chunk, |values, (level, index, hash)| {
+            values
+                .bind(flat_position(*level, *index))
+                .bind(hash.to_vec());
+        });
+        insert.build()?.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// Reads the tree's size and frontier (its O(log n) root subtrees) from the database.
+pub(super) async fn load_range(
+    connection: &mut AnyConnection,
+) -> Result<CompactRange, LedgerError> {
+    let size: i64 =
+        sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(StoreError::from)?
+            .try_get("size")
+            .map_err(StoreError::from)?;
+    let size = u64::try_from(size)
+        .map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))?;
+    let mut frontier = Vec::new();
+    for (level, index) in root_nodes(size) {
+        let row = sqlx::query("SELECT hash FROM ledger_nodes WHERE position = $1")
+            .bind(flat_position(level, index))
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| {
+                LedgerError::Inconsistent(format!("tree node ({level}, {index}) is missing"))
+            })?;
+        let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::from)?;
+        frontier.push(hash.try_into().map_err(|_| {
+            LedgerError::Inconsistent(format!("tree node ({level}, {index}) is not 32 bytes"))
+        })?);
+    }
+    CompactRange::from_parts(size, frontier)
+        .map_err(|error| LedgerError::Inconsistent(error.to_string()))
+}
+
+/// The in-order ("flat tree") position of the perfect subtree `(level, index)`: leaves at even
+/// positions, each parent between its children. Nodes created by one append are adjacent.
+pub(super) fn flat_position(level: u8, index: u64) -> i64 {
+    let level = u32::from(level);
+    let position = index
+        .checked_shl(level + 1)
+        .and_then(|shifted| shifted.checked_add((1_u64 << level) - 1))
+        .unwrap_or(u64::MAX);
+    to_sql_index(position)
+}
+
+/// Ledger indices are stored as 64-bit signed integers; 2^63 entries are out of reach.
+pub(super) fn to_sql_index(index: u64) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flat_position;
+
+    #[test]
+    fn flat_positions_put_parents_between_children() {
+        assert_eq!(
+            [(0, 0), (1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (0, 3)]
+                .map(|(level, index)| flat_position(level, index)),
+            [0, 1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(flat_position(3, 1), 23);
+    }
+}
