@@ -18,4 +18,5 @@ pub mod revocation;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod testing;
 pub mod transparency;

@@ -181,7 +181,13 @@ impl ExchangeBuilder {
 
         let postgres = match &self.backend {
             Backend::Sqlite => None,
-            Backend::Postgres { base_url } => Some(PostgresTestDatabase::create(base_url).await),
+            Backend::Postgres { base_url } => Some(
+                PostgresTestDatabase::create(base_url)
+                    .await
+                    .unwrap_or_else(|error| {
+                        panic!("a PostgreSQL test database at {base_url}: {error}")
+                    }),
+            ),
         };
         let database_url = match &postgres {
             Some(database) => database.url.clone(),

@@ -25,7 +25,7 @@ mod writer;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, load_or_create_signing_key};
 pub use reader::{LedgerReader, StoredCheckpoint, StoredEntry, TransferFilter};
-pub use sequencer::ELECTION_INTERVAL;
+pub use sequencer::{ELECTION_INTERVAL, SEQUENCER_APPLICATION_NAME};
 
 use std::path::Path;
 

@@ -30,6 +30,10 @@ pub const ELECTION_INTERVAL: Duration = Duration::from_millis(500);
 /// The advisory lock key: "kruispun" in ASCII. Advisory locks are per database, so brokers on
 /// different databases of one PostgreSQL cluster never contend.
 const SEQUENCER_LOCK_KEY: i64 = 0x6b72_7569_7370_756e;
+/// The sequencer connection's `application_name` prefix (followed by the process id): the
+/// node holding the lock is the one whose `kruispunt-sequencer-<pid>` session holds an
+/// advisory lock in `pg_locks`.
+pub const SEQUENCER_APPLICATION_NAME: &str = "kruispunt-sequencer";
 /// The sequencer's idle wait when no notification arrives (a safety net for lost ones).
 const IDLE_POLL: Duration = Duration::from_millis(100);
 
@@ -56,7 +60,8 @@ impl Sequencer {
     /// Connects, waits for the lock, then sequences until an error (which drops the connection
     /// and with it the lock).
     async fn campaign(&self) -> Result<(), LedgerError> {
-        let mut connection = AnyConnection::connect(&self.url)
+        let url = crate::store::with_application_name(&self.url, SEQUENCER_APPLICATION_NAME);
+        let mut connection = AnyConnection::connect(&url)
             .await
             .map_err(StoreError::from)?;
         loop {

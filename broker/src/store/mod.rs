@@ -129,7 +129,7 @@ impl Database {
             Backend::Postgres => AnyPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect(&with_application_name(url, "kruispunt"))
                 .await
                 .map_err(|error| StoreError::Open(error.to_string()))?,
         };
@@ -182,6 +182,19 @@ impl Database {
     pub fn registry(&self) -> RegistryStore {
         RegistryStore::new(self.pool.clone())
     }
+}
+
+/// `url` naming its connections `<role>-<process id>` in PostgreSQL's `pg_stat_activity`, so
+/// an operator sees which broker process holds which connection (and the sequencer lock).
+pub(crate) fn with_application_name(url: &str, role: &str) -> String {
+    if url.contains("application_name=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}application_name={role}-{}",
+        std::process::id()
+    )
 }
 
 /// Opens an SQLite pool, creating the file (and its directory) if missing.
