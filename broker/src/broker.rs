@@ -67,12 +67,10 @@ impl Broker {
         let database = Database::open(&config.database_url).await?;
         let registry = database.registry();
         let adapters = AdapterDirectory::new(tls_client, config.limits.max_payload_bytes);
-        for route in registry.routes().await? {
-            let data_type = route.data_type.clone();
-            adapters
-                .set(route)
-                .map_err(|source| StartError::Route { data_type, source })?;
-        }
+        adapters
+            .sync(registry.routes().await?)
+            .map_err(|(data_type, source)| StartError::Route { data_type, source })?;
+        adapters.refresh_periodically(registry.clone());
         let secret = load_or_create_secret(&config.data_dir.join("ledger-pseudonym.secret"))?;
         let signer = load_or_create_signing_key(
             &config.data_dir.join("ledger-signing.key"),

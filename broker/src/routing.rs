@@ -13,6 +13,8 @@ use kruispunt_proto::v1::adapter_client::AdapterClient;
 use tonic::transport::Channel;
 
 use crate::registry::Route;
+use crate::registry_index::REFRESH_INTERVAL;
+use crate::store::RegistryStore;
 
 /// How long connecting to an adapter may take.
 const ADAPTER_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -79,6 +81,54 @@ impl AdapterDirectory {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(route.data_type, routed);
         Ok(())
+    }
+
+    /// Makes the table equal to `routes` (the `routes` table): new or changed routes get fresh
+    /// clients, unchanged ones keep theirs (and their connections), removed ones go. Returns the
+    /// data type of a route whose endpoint is unusable, with the reason, after applying the rest.
+    pub fn sync(&self, routes: Vec<Route>) -> Result<(), (String, TlsError)> {
+        let mut first_error = None;
+        let wanted: std::collections::HashSet<String> =
+            routes.iter().map(|route| route.data_type.clone()).collect();
+        for route in routes {
+            let unchanged = self
+                .get(&route.data_type)
+                .is_some_and(|routed| routed.route == route);
+            if !unchanged {
+                let data_type = route.data_type.clone();
+                if let Err(error) = self.set(route) {
+                    first_error.get_or_insert((data_type, error));
+                }
+            }
+        }
+        self.routes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|data_type, _| wanted.contains(data_type));
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Re-reads the routes from `store` every [`REFRESH_INTERVAL`], so a route set through
+    /// another broker node sharing the database applies here within that interval.
+    pub fn refresh_periodically(&self, store: RegistryStore) {
+        let directory = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(REFRESH_INTERVAL);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                match store.routes().await {
+                    Ok(routes) => {
+                        if let Err((data_type, error)) = directory.sync(routes) {
+                            tracing::error!(%error, data_type, "a stored route is unusable");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "refreshing the routes failed; keeping the previous ones");
+                    }
+                }
+            }
+        });
     }
 
     /// The adapter for `data_type`, if routed.
