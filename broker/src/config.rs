@@ -4,15 +4,14 @@
 //! ```toml
 //! version = 1
 //! listen = "127.0.0.1:8443"
-//! database_url = "sqlite://kruispunt-data/kruispunt.db"
+//! database_url = "sqlite://kruispunt-data/kruispunt.db"   # or postgres://user@host/db
 //! data_dir = "kruispunt-data"
+//! worker_threads = 2          # 0: one thread (current-thread runtime)
 //!
 //! [tls]
 //! ca_cert = "pki/ca.pem"
 //! cert = "pki/kruispunt.broker.pem"
 //! key = "pki/kruispunt.broker-key.pem"
-//!
-//! worker_threads = 2          # 0: one thread (current-thread runtime)
 //!
 //! [limits]
 //! adapter_deadline_ms = 2000

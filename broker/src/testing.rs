@@ -41,6 +41,37 @@ impl Backend {
     }
 }
 
+/// The database of one test: a SQLite file in the test's directory, or a fresh PostgreSQL
+/// database (dropped with this).
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL to give the broker.
+    pub url: String,
+    _postgres: Option<PostgresTestDatabase>,
+}
+
+impl TestDatabase {
+    /// Creates the database for a test on `backend`; SQLite's file goes into `directory`.
+    pub async fn create(
+        backend: &Backend,
+        directory: &std::path::Path,
+    ) -> Result<Self, sqlx::Error> {
+        Ok(match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", directory.join("kruispunt.db").display()),
+                _postgres: None,
+            },
+            Backend::Postgres { base_url } => {
+                let database = PostgresTestDatabase::create(base_url).await?;
+                Self {
+                    url: database.url.clone(),
+                    _postgres: Some(database),
+                }
+            }
+        })
+    }
+}
+
 /// A database created for one test on the PostgreSQL server, dropped (with its connections)
 /// when this is dropped.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ mod support;
 
 use std::time::Duration;
 
-use kruispunt_broker::testing::{Backend, PostgresTestDatabase};
+use kruispunt_broker::testing::{Backend, TestDatabase};
 use support::{BrokerProcess, Deployment, free_port};
 
 const CONSUMERS: usize = 16;
@@ -30,19 +30,10 @@ async fn postgres() {
 
 async fn no_acknowledged_transfer_is_lost_across_sigkills(backend: Backend) {
     let deployment = Deployment::start().await;
-    let postgres = match &backend {
-        Backend::Postgres { base_url } => {
-            Some(PostgresTestDatabase::create(base_url).await.unwrap())
-        }
-        Backend::Sqlite => None,
-    };
-    let database_url = match &postgres {
-        Some(database) => database.url.clone(),
-        None => format!(
-            "sqlite://{}",
-            deployment.directory.path().join("kruispunt.db").display()
-        ),
-    };
+    let database = TestDatabase::create(&backend, deployment.directory.path())
+        .await
+        .unwrap();
+    let database_url = database.url.clone();
     let port = free_port();
     let config = deployment.node_config("broker", port, &database_url);
     let mut broker = BrokerProcess::start(&config);

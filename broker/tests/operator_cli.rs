@@ -11,6 +11,7 @@ use kruispunt_adapter::identity::{AgencyId, Role};
 use kruispunt_broker::broker::Broker;
 use kruispunt_broker::config::{BrokerConfig, TlsPaths};
 use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki};
+use kruispunt_broker::testing::{Backend, TestDatabase};
 use kruispunt_civil_registry::SyntheticCivilRegistry;
 
 struct Cli<'a> {
@@ -44,7 +45,18 @@ impl Cli<'_> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_operator_cli_manages_a_running_broker() {
+async fn sqlite() {
+    the_operator_cli_manages_a_running_broker(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    if let Some(backend) = Backend::postgres_or_skip("operator_cli::postgres") {
+        the_operator_cli_manages_a_running_broker(backend).await;
+    }
+}
+
+async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
     let directory = tempfile::tempdir().unwrap();
     let pki_directory = directory.path().join("pki");
     let pki = DevelopmentPki::at(&pki_directory);
@@ -65,7 +77,10 @@ async fn the_operator_cli_manages_a_running_broker() {
         cert: pki_directory.join("kruispunt.broker.pem"),
         key: pki_directory.join("kruispunt.broker-key.pem"),
     });
-    config.database_url = format!("sqlite://{}", directory.path().join("k.db").display());
+    let database = TestDatabase::create(&backend, directory.path())
+        .await
+        .unwrap();
+    config.database_url = database.url.clone();
     config.data_dir = directory.path().join("data");
     let broker = Broker::start(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

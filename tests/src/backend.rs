@@ -1,7 +1,7 @@
 //! The database backends the end-to-end suite runs on (from [`kruispunt_broker::testing`]) and
 //! [`backend_test!`](crate::backend_test), which runs one test function on each.
 
-pub use kruispunt_broker::testing::{Backend, PostgresTestDatabase};
+pub use kruispunt_broker::testing::{Backend, TestDatabase};
 
 /// Runs the end-to-end test function `$name(backend: Backend)` on every backend: declares a
 /// module `$name` with the tests `sqlite` and `postgres` (the latter skipped, saying so, without

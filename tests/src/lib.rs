@@ -28,7 +28,7 @@ use kruispunt_proto::v1::registry_client::RegistryClient;
 use sqlx::Row;
 
 mod backend;
-pub use backend::{Backend, PostgresTestDatabase};
+pub use backend::{Backend, TestDatabase};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -52,7 +52,7 @@ pub struct TestExchange {
     pub broker_address: SocketAddr,
     pub adapter_address: SocketAddr,
     pub database_url: String,
-    pub postgres: Option<PostgresTestDatabase>,
+    pub database: TestDatabase,
     pub population: SyntheticCivilRegistry,
     pub adapter_calls: Arc<AtomicUsize>,
     stop: Vec<oneshot::Sender<()>>,
@@ -179,23 +179,10 @@ impl ExchangeBuilder {
             },
         ));
 
-        let postgres = match &self.backend {
-            Backend::Sqlite => None,
-            Backend::Postgres { base_url } => Some(
-                PostgresTestDatabase::create(base_url)
-                    .await
-                    .unwrap_or_else(|error| {
-                        panic!("a PostgreSQL test database at {base_url}: {error}")
-                    }),
-            ),
-        };
-        let database_url = match &postgres {
-            Some(database) => database.url.clone(),
-            None => format!(
-                "sqlite://{}",
-                directory.path().join("kruispunt.db").display()
-            ),
-        };
+        let database = TestDatabase::create(&self.backend, directory.path())
+            .await
+            .unwrap_or_else(|error| panic!("the test database on {:?}: {error}", self.backend));
+        let database_url = database.url.clone();
         let mut config = BrokerConfig::with_tls(TlsPaths {
             ca_cert: broker_certificate.ca_cert.clone(),
             cert: broker_certificate.cert.clone(),
@@ -223,7 +210,7 @@ impl ExchangeBuilder {
             broker_address,
             adapter_address,
             database_url,
-            postgres,
+            database,
             population: SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION),
             adapter_calls,
             stop: vec![stop_broker, stop_adapter],
