@@ -232,10 +232,13 @@ pub(crate) mod tests {
     fn markdown_lists_skipped_setups() {
         let table = markdown_table(
             &[row("direct", 1, 1000.0, 1.0)],
-            &[("kruispunt-pg".to_owned(), "skipped: no backend".to_owned())],
+            &[(
+                "kruispunt-pg".to_owned(),
+                "skipped: no --postgres-url".to_owned(),
+            )],
         );
         assert!(table.contains("| direct | 1 | 1000 | 0 | 1000 |"));
         assert!(table.contains("| kruispunt-pg |"));
-        assert!(table.contains("skipped: no backend"));
+        assert!(table.contains("skipped: no --postgres-url"));
     }
 }

@@ -7,7 +7,9 @@
 //! * **kruispunt**: the full broker (`kruispunt serve`, SQLite default in the work directory)
 //!   in front of the same adapter; the load generator calls `Exchange/Fetch` as a consumer
 //!   agency with an authorization registered through the Registry API by an operator.
-//! * **kruispunt-pg**: not run yet (no PostgreSQL backend).
+//! * **kruispunt-pg**: the same broker on PostgreSQL (`--postgres-url`; a fresh database per
+//!   run, dropped afterwards). The PostgreSQL server's own processes are not in the CPU and
+//!   memory columns: it is shared infrastructure, and its backends come and go.
 //!
 //! The development PKI comes from `kruispunt pki init` / `kruispunt pki issue`.
 
@@ -23,6 +25,8 @@ use kruispunt_civil_registry::PERSON_DATA_TYPE;
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::registry_client::RegistryClient;
 use tonic::transport::Channel;
+
+use kruispunt_broker::testing::PostgresTestDatabase;
 
 use crate::load::{Api, BENCH_CONSUMER, BENCH_PURPOSE};
 use crate::nginx::{Nginx, ProxyTls};
@@ -84,15 +88,6 @@ impl Setup {
             Self::KruispuntPg => "the kruispunt setup on PostgreSQL",
         }
     }
-
-    /// Why the setup cannot run, if it cannot.
-    pub fn unavailable_reason(self) -> Option<&'static str> {
-        match self {
-            // TODO(issue 7): start a PostgreSQL and point the broker at it once the backend exists.
-            Self::KruispuntPg => Some("skipped: the PostgreSQL backend does not exist yet"),
-            _ => None,
-        }
-    }
 }
 
 /// Where the binaries, the work directory and the shared PKI are.
@@ -107,6 +102,8 @@ pub struct Environment {
     pub population: usize,
     /// nginx, when the proxy setup runs.
     pub nginx: Option<Nginx>,
+    /// A PostgreSQL database URL whose user may create databases, for kruispunt-pg.
+    pub postgres_url: Option<String>,
     pki: PathBuf,
 }
 
@@ -132,6 +129,7 @@ impl Environment {
         seed: u64,
         population: usize,
         nginx: Option<Nginx>,
+        postgres_url: Option<String>,
     ) -> anyhow::Result<Self> {
         for binary in ["kruispunt", "civil-registry"] {
             let path = bin_dir.join(binary);
@@ -147,6 +145,7 @@ impl Environment {
             seed,
             population,
             nginx,
+            postgres_url,
         };
         environment.kruispunt(&["pki", "init"])?;
         for (agency, roles) in [
@@ -198,6 +197,7 @@ impl Environment {
                 client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
                 monitored: vec![adapter.monitored(false)],
                 servers: vec![adapter],
+                _database: None,
             }),
             Setup::Proxy => {
                 let nginx = self.nginx.as_ref().context("the proxy setup needs nginx")?;
@@ -223,10 +223,27 @@ impl Environment {
                     client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
                     monitored: vec![proxy.monitored(true), adapter.monitored(false)],
                     servers: vec![proxy, adapter],
+                    _database: None,
                 })
             }
-            Setup::Kruispunt => {
-                let (broker, listen) = self.start_broker(&logs)?;
+            Setup::Kruispunt | Setup::KruispuntPg => {
+                let database = match setup {
+                    Setup::KruispuntPg => {
+                        let base = self
+                            .postgres_url
+                            .as_deref()
+                            .context("kruispunt-pg needs --postgres-url")?;
+                        Some(PostgresTestDatabase::create(base).await.with_context(|| {
+                            format!("creating a benchmark database next to {base}")
+                        })?)
+                    }
+                    _ => None,
+                };
+                let database_url = match &database {
+                    Some(database) => database.url.clone(),
+                    None => format!("sqlite://{}", logs.join("kruispunt.db").display()),
+                };
+                let (broker, listen) = self.start_broker(&logs, &database_url)?;
                 let endpoint = format!("https://{listen}");
                 self.register(&endpoint, adapter_address).await?;
                 Ok(Running {
@@ -236,10 +253,8 @@ impl Environment {
                     client: self.certificate(BENCH_CONSUMER).material()?,
                     monitored: vec![broker.monitored(false), adapter.monitored(false)],
                     servers: vec![broker, adapter],
+                    _database: database,
                 })
-            }
-            Setup::KruispuntPg => {
-                anyhow::bail!("{}", setup.unavailable_reason().unwrap_or("not available"))
             }
         }
     }
@@ -267,15 +282,18 @@ impl Environment {
         Ok((adapter, address))
     }
 
-    fn start_broker(&self, logs: &Path) -> anyhow::Result<(ServerProcess, SocketAddr)> {
+    fn start_broker(
+        &self,
+        logs: &Path,
+        database_url: &str,
+    ) -> anyhow::Result<(ServerProcess, SocketAddr)> {
         let tls = self.certificate(BROKER_AGENCY);
         let listen = free_loopback_address()?;
         let data = self.scratch("kruispunt/data")?;
         let config_path = logs.join("broker.toml");
         let config = format!(
-            "version = 1\nlisten = \"{listen}\"\ndatabase_url = \"sqlite://{database}\"\n\
+            "version = 1\nlisten = \"{listen}\"\ndatabase_url = \"{database_url}\"\n\
              data_dir = \"{data}\"\n\n[tls]\nca_cert = \"{ca}\"\ncert = \"{cert}\"\nkey = \"{key}\"\n",
-            database = logs.join("kruispunt.db").display(),
             data = data.display(),
             ca = tls.ca.display(),
             cert = tls.cert.display(),
@@ -360,6 +378,8 @@ pub struct Running {
     /// The server processes to measure, in report order.
     pub monitored: Vec<Monitored>,
     servers: Vec<ServerProcess>,
+    /// kruispunt-pg's database, dropped after the servers stop.
+    _database: Option<PostgresTestDatabase>,
 }
 
 impl Running {

@@ -33,6 +33,28 @@ pub struct RegistryIndex {
     facts: Arc<RwLock<Facts>>,
 }
 
+/// Runs `refresh` every [`REFRESH_INTERVAL`] in the background, logging (and otherwise
+/// riding out) failures: `what` keeps its previous state until a refresh succeeds.
+pub(crate) fn refresh_periodically<Refresh, Refreshing, Error>(
+    what: &'static str,
+    mut refresh: Refresh,
+) where
+    Refresh: FnMut() -> Refreshing + Send + 'static,
+    Refreshing: Future<Output = Result<(), Error>> + Send,
+    Error: std::fmt::Display,
+{
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(REFRESH_INTERVAL);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if let Err(error) = refresh().await {
+                tracing::error!(%error, what, "refresh failed; keeping the previous state");
+            }
+        }
+    });
+}
+
 impl RegistryIndex {
     /// Loads the index and starts its periodic refresh.
     pub async fn load(store: RegistryStore) -> Result<Self, StoreError> {
@@ -42,15 +64,9 @@ impl RegistryIndex {
         };
         index.reload().await?;
         let refreshing = index.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(REFRESH_INTERVAL);
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                if let Err(error) = refreshing.reload().await {
-                    tracing::error!(%error, "refreshing the registry index failed; keeping the previous one");
-                }
-            }
+        refresh_periodically("the registry index", move || {
+            let refreshing = refreshing.clone();
+            async move { refreshing.reload().await }
         });
         Ok(index)
     }

@@ -13,7 +13,7 @@ use kruispunt_proto::v1::adapter_client::AdapterClient;
 use tonic::transport::Channel;
 
 use crate::registry::Route;
-use crate::registry_index::REFRESH_INTERVAL;
+use crate::registry_index::refresh_periodically;
 use crate::store::RegistryStore;
 
 /// How long connecting to an adapter may take.
@@ -108,25 +108,17 @@ impl AdapterDirectory {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Re-reads the routes from `store` every [`REFRESH_INTERVAL`], so a route set through
+    /// Re-reads the routes from `store` every [`REFRESH_INTERVAL`](crate::registry_index::REFRESH_INTERVAL), so a route set through
     /// another broker node sharing the database applies here within that interval.
     pub fn refresh_periodically(&self, store: RegistryStore) {
         let directory = self.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(REFRESH_INTERVAL);
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                match store.routes().await {
-                    Ok(routes) => {
-                        if let Err((data_type, error)) = directory.sync(routes) {
-                            tracing::error!(%error, data_type, "a stored route is unusable");
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "refreshing the routes failed; keeping the previous ones");
-                    }
-                }
+        refresh_periodically("the routes", move || {
+            let (directory, store) = (directory.clone(), store.clone());
+            async move {
+                let routes = store.routes().await.map_err(|error| error.to_string())?;
+                directory
+                    .sync(routes)
+                    .map_err(|(data_type, error)| format!("route of {data_type}: {error}"))
             }
         });
     }

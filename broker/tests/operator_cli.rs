@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -58,20 +60,14 @@ async fn postgres() {
 
 async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
     let directory = tempfile::tempdir().unwrap();
-    let pki_directory = directory.path().join("pki");
-    let pki = DevelopmentPki::at(&pki_directory);
-    pki.init().unwrap();
-    for (agency, role) in [
-        ("kruispunt.broker", Role::Broker),
-        ("kruispunt.operator", Role::Operator),
-        ("be.test.consumer", Role::Consumer),
-    ] {
-        pki.issue(&CertificateRequest::local(
-            AgencyId::parse(agency).unwrap(),
-            vec![role],
-        ))
-        .unwrap();
-    }
+    let pki_directory = support::development_pki(
+        directory.path(),
+        &[
+            ("kruispunt.broker", Role::Broker),
+            ("kruispunt.operator", Role::Operator),
+            ("be.test.consumer", Role::Consumer),
+        ],
+    );
     let mut config = BrokerConfig::with_tls(TlsPaths {
         ca_cert: pki_directory.join("ca.pem"),
         cert: pki_directory.join("kruispunt.broker.pem"),
@@ -271,11 +267,12 @@ async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
     );
 
     // A consumer's certificate does not make an operator.
-    pki.issue(&CertificateRequest::local(
-        AgencyId::parse("be.test.other").unwrap(),
-        vec![Role::Consumer],
-    ))
-    .unwrap();
+    DevelopmentPki::at(&pki_directory)
+        .issue(&CertificateRequest::local(
+            AgencyId::parse("be.test.other").unwrap(),
+            vec![Role::Consumer],
+        ))
+        .unwrap();
     let (success, text) = cli.run("be.test.other", &["registry", "agencies"]);
     assert!(!success && text.contains("operator role"), "{text}");
 }

@@ -40,6 +40,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A development PKI in `directory/pki` with a certificate for each agency; returns its path.
+pub fn development_pki(directory: &Path, agencies: &[(&str, Role)]) -> PathBuf {
+    let pki_directory = directory.join("pki");
+    let pki = DevelopmentPki::at(&pki_directory);
+    pki.init().unwrap();
+    for (agency, role) in agencies {
+        pki.issue(&CertificateRequest::local(
+            AgencyId::parse(agency).unwrap(),
+            vec![*role],
+        ))
+        .unwrap();
+    }
+    pki_directory
+}
+
 /// A broker process; killed (SIGKILL) when dropped, so a failing assertion leaves no broker
 /// behind.
 pub struct BrokerProcess(Child);
@@ -91,22 +106,16 @@ pub struct Deployment {
 impl Deployment {
     pub async fn start() -> Self {
         let directory = tempfile::tempdir().unwrap();
-        let pki_directory = directory.path().join("pki");
-        let pki = DevelopmentPki::at(&pki_directory);
-        pki.init().unwrap();
-        for (agency, role) in [
-            ("kruispunt.broker", Role::Broker),
-            (PROVIDER, Role::Provider),
-            (CONSUMER, Role::Consumer),
-            (OPERATOR, Role::Operator),
-            (AUDITOR, Role::Auditor),
-        ] {
-            pki.issue(&CertificateRequest::local(
-                AgencyId::parse(agency).unwrap(),
-                vec![role],
-            ))
-            .unwrap();
-        }
+        let pki_directory = development_pki(
+            directory.path(),
+            &[
+                ("kruispunt.broker", Role::Broker),
+                (PROVIDER, Role::Provider),
+                (CONSUMER, Role::Consumer),
+                (OPERATOR, Role::Operator),
+                (AUDITOR, Role::Auditor),
+            ],
+        );
         let population = SyntheticCivilRegistry::generate(3, 300);
         let subjects = population
             .national_register_numbers()
