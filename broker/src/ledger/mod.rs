@@ -142,7 +142,7 @@ impl Ledger {
         match database.backend() {
             Backend::Sqlite => {
                 let writer = writer::Writer {
-                    pool: pool.clone(),
+                    connection: pool.acquire().await.map_err(StoreError::from)?,
                     range,
                     max_batch,
                     head: head_sender,

@@ -7,7 +7,8 @@
 //! the batch gets an error and the in-memory tree is left as it was, so the request fails closed
 //! and the next batch reuses the indices.
 
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Connection as _};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::entry::LedgerEntry;
@@ -22,7 +23,8 @@ pub(super) struct AppendJob {
 }
 
 pub(super) struct Writer {
-    pub(super) pool: AnyPool,
+    /// The writer's own connection, held for its lifetime: no pool acquire per commit.
+    pub(super) connection: PoolConnection<Any>,
     pub(super) range: CompactRange,
     pub(super) max_batch: usize,
     pub(super) head: watch::Sender<TreeHead>,
@@ -41,7 +43,7 @@ impl Writer {
             jobs.into_iter().map(|job| (job.entry, job.reply)).unzip();
         let batch = sequence(&self.range, entries);
         let started = std::time::Instant::now();
-        let written = write_in_transaction(&self.pool, &batch).await;
+        let written = write_in_transaction(&mut self.connection, &batch).await;
         tracing::debug!(
             entries = batch.len(),
             micros = started.elapsed().as_micros(),
@@ -68,8 +70,11 @@ impl Writer {
     }
 }
 
-async fn write_in_transaction(pool: &AnyPool, batch: &SequencedBatch) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await?;
+async fn write_in_transaction(
+    connection: &mut PoolConnection<Any>,
+    batch: &SequencedBatch,
+) -> Result<(), StoreError> {
+    let mut transaction = connection.begin().await?;
     write_sequenced(&mut transaction, batch).await?;
     transaction.commit().await?;
     Ok(())

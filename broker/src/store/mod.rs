@@ -117,8 +117,8 @@ pub struct Database {
 }
 
 impl Database {
-    /// Opens and migrates the database at `url`: `sqlite://path` (created if missing),
-    /// `sqlite::memory:` for throw-away use, or `postgres://user@host/database`.
+    /// Opens and migrates the database at `url`: `sqlite://path` (created if missing) or
+    /// `postgres://user@host/database`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| {
@@ -199,8 +199,12 @@ pub(crate) fn with_application_name(url: &str, role: &str) -> String {
 
 /// Opens an SQLite pool, creating the file (and its directory) if missing.
 async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
-    let in_memory = url.contains(":memory:");
-    let options: AnyConnectOptions = if in_memory || url.contains("mode=") {
+    if url.contains(":memory:") {
+        return Err(StoreError::Open(
+            "an in-memory SQLite database cannot be shared by the broker's connections; name a file".to_owned(),
+        ));
+    }
+    let options: AnyConnectOptions = if url.contains("mode=") {
         url.parse()
     } else {
         let path = url
@@ -217,8 +221,11 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
     }
     .map_err(|error: sqlx::Error| StoreError::Open(error.to_string()))?;
     AnyPoolOptions::new()
-        // An in-memory database lives in one connection.
-        .max_connections(if in_memory { 1 } else { 4 })
+        // The ledger writer keeps one connection; readers share the rest.
+        .max_connections(5)
+        // A local file does not go stale the way a network connection does: skip the ping
+        // (one more round trip to sqlx's SQLite thread) on every acquire.
+        .test_before_acquire(false)
         .after_connect(|connection, _| {
             Box::pin(async move {
                 connection.execute(SQLITE_CONNECTION_PRAGMAS).await?;
