@@ -112,9 +112,14 @@ CREATE TABLE ledger_queue (
     entry       BYTEA NOT NULL,      -- the canonical encoding with leaf_index 0, re-encoded when sequenced
     queued_at   BIGINT NOT NULL      -- unix microseconds
 );
+-- Every queued row is deleted within milliseconds: vacuum the queue after a few thousand dead
+-- rows instead of a fraction of the table, or the sequencer's scans wade through dead tuples.
+ALTER TABLE ledger_queue SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+                              autovacuum_vacuum_cost_delay = 0);
 CREATE TABLE ledger_sequenced (
     queue_id   BIGINT PRIMARY KEY NOT NULL,
-    leaf_index BIGINT NOT NULL UNIQUE REFERENCES ledger_entries (leaf_index)
+    leaf_index BIGINT NOT NULL UNIQUE REFERENCES ledger_entries (leaf_index),
+    leaf_hash  BYTEA NOT NULL     -- the receipt, so the waiting node reads this table alone
 );
 
 -- Append-only: a ledger row, once written, is never updated or deleted through SQL.

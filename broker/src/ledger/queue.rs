@@ -32,6 +32,9 @@ pub(super) const SEQUENCING_TIMEOUT: Duration = Duration::from_secs(30);
 /// notification can be lost while the listener reconnects).
 const FALLBACK_POLL: Duration = Duration::from_millis(100);
 
+/// Queue rows per statement (three parameters each, far below PostgreSQL's limit).
+const QUEUE_ROWS_PER_STATEMENT: usize = 600;
+
 type Reply = oneshot::Sender<Result<Receipt, LedgerError>>;
 
 /// Transfers waiting for their queued entries to be sequenced, by queue id.
@@ -65,51 +68,51 @@ impl QueueWriter {
                 .into_iter()
                 .map(|job| (job.entry.encode(), job.reply))
                 .unzip();
-            match self.enqueue(&entries).await {
-                Ok(queue_ids) => {
-                    let now = Instant::now();
-                    let mut waiting = self.waiting.lock();
-                    for (queue_id, reply) in queue_ids.into_iter().zip(replies) {
-                        waiting.insert(queue_id, (reply, now));
+            let mut replies = replies.into_iter();
+            for chunk in entries.chunks(QUEUE_ROWS_PER_STATEMENT) {
+                let chunk_replies: Vec<Reply> = replies.by_ref().take(chunk.len()).collect();
+                match self.enqueue(chunk).await {
+                    Ok(queue_ids) => {
+                        let now = Instant::now();
+                        let mut waiting = self.waiting.lock();
+                        for (queue_id, reply) in queue_ids.into_iter().zip(chunk_replies) {
+                            waiting.insert(queue_id, (reply, now));
+                        }
+                        drop(waiting);
+                        self.waiting.changed.notify_one();
                     }
-                    drop(waiting);
-                    self.waiting.changed.notify_one();
-                }
-                Err(error) => {
-                    tracing::error!(%error, entries = entries.len(), "queueing ledger entries failed; refusing the batch");
-                    for reply in replies {
-                        let _ = reply.send(Err(LedgerError::Store(error.clone())));
+                    Err(error) => {
+                        tracing::error!(%error, entries = chunk.len(), "queueing ledger entries failed; refusing them");
+                        for reply in chunk_replies {
+                            let _ = reply.send(Err(LedgerError::Store(error.clone())));
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Inserts the encoded entries in one transaction; returns their queue ids in order.
+    /// Inserts the encoded entries and wakes the sequencer, in ONE statement (so one round
+    /// trip and one commit: durable when it returns); returns their queue ids in order.
     async fn enqueue(&self, entries: &[Vec<u8>]) -> Result<Vec<i64>, StoreError> {
         let queued_at = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
         let queued_at = i64::try_from(queued_at).unwrap_or(i64::MAX);
-        let mut transaction = self.pool.begin().await?;
+        let mut insert = NumberedStatement::new(
+            "WITH queued AS (INSERT INTO ledger_queue (node, entry, queued_at) ",
+        );
+        insert.push_values(entries, |values, entry| {
+            values
+                .bind(self.node.clone())
+                .bind(entry.clone())
+                .bind(queued_at);
+        });
+        insert.push(" RETURNING queue_id) SELECT queued.queue_id FROM queued, (SELECT pg_notify(");
+        insert.push_bind(QUEUED_CHANNEL);
+        insert.push(", '')) AS notified");
         let mut queue_ids = Vec::with_capacity(entries.len());
-        for chunk in entries.chunks(600) {
-            let mut insert =
-                NumberedStatement::new("INSERT INTO ledger_queue (node, entry, queued_at) ");
-            insert.push_values(chunk, |values, entry| {
-                values
-                    .bind(self.node.clone())
-                    .bind(entry.clone())
-                    .bind(queued_at);
-            });
-            insert.push(" RETURNING queue_id");
-            for row in insert.build()?.fetch_all(&mut *transaction).await? {
-                queue_ids.push(row.try_get::<i64, _>("queue_id")?);
-            }
+        for row in insert.build()?.fetch_all(&self.pool).await? {
+            queue_ids.push(row.try_get::<i64, _>("queue_id")?);
         }
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(QUEUED_CHANNEL)
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
         // Identity values are drawn row by row in VALUES order, so sorted ids match the entries'
         // order whatever order RETURNING used.
         queue_ids.sort_unstable();
@@ -171,9 +174,8 @@ impl ReceiptPoller {
             return Ok(());
         };
         let rows = sqlx::query(
-            "SELECT s.queue_id, s.leaf_index, e.leaf_hash FROM ledger_sequenced s
-             JOIN ledger_entries e ON e.leaf_index = s.leaf_index
-             WHERE s.queue_id BETWEEN $1 AND $2",
+            "SELECT queue_id, leaf_index, leaf_hash FROM ledger_sequenced
+             WHERE queue_id BETWEEN $1 AND $2",
         )
         .bind(first)
         .bind(last)

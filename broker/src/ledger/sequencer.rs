@@ -133,14 +133,16 @@ impl Sequencer {
         }
         let batch = sequence(range, entries);
         write_sequenced(&mut transaction, &batch).await?;
-        let mut record =
-            NumberedStatement::new("INSERT INTO ledger_sequenced (queue_id, leaf_index) ");
+        let mut record = NumberedStatement::new(
+            "INSERT INTO ledger_sequenced (queue_id, leaf_index, leaf_hash) ",
+        );
         record.push_values(
             queue_ids.iter().zip(batch.receipts()),
             |values, (queue_id, receipt)| {
                 values
                     .bind(*queue_id)
-                    .bind(i64::try_from(receipt.index).unwrap_or(i64::MAX));
+                    .bind(i64::try_from(receipt.index).unwrap_or(i64::MAX))
+                    .bind(receipt.leaf_hash.to_vec());
             },
         );
         record
