@@ -129,7 +129,7 @@ impl Ledger {
         let (jobs, receiver) = mpsc::channel(max_batch.saturating_mul(4).max(64));
         let verifier_key = signer.verifier_key_string();
         let origin = signer.name().to_owned();
-        let last_size = LedgerReader::new(pool.clone())
+        let last_size = LedgerReader::new(pool.clone(), database.backend())
             .latest_checkpoint()
             .await?
             .map(|checkpoint| checkpoint.tree_size);
@@ -178,12 +178,12 @@ impl Ledger {
             }
         }
         tokio::spawn(checkpointer.run());
-        tokio::spawn(subject_indexer::run(pool.clone()));
+        tokio::spawn(subject_indexer::run(pool.clone(), database.backend()));
         Ok(Self {
             jobs,
             head,
             backend: database.backend(),
-            reader: LedgerReader::new(pool),
+            reader: LedgerReader::new(pool, database.backend()),
             origin,
             verifier_key,
         })

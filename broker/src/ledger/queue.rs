@@ -18,7 +18,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::writer::AppendJob;
 use super::{LedgerError, Receipt};
 use crate::store::StoreError;
-use crate::store::statement::NumberedStatement;
+use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::Hash;
 
 /// Channel on which nodes tell the sequencer that entries were queued.
@@ -97,7 +97,8 @@ impl QueueWriter {
     async fn enqueue(&self, entries: &[Vec<u8>]) -> Result<Vec<i64>, StoreError> {
         let queued_at = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
         let queued_at = i64::try_from(queued_at).unwrap_or(i64::MAX);
-        let mut insert = NumberedStatement::new(
+        let mut insert = StatementBuilder::new(
+            Placeholders::Numbered,
             "WITH queued AS (INSERT INTO ledger_queue (node, entry, queued_at) ",
         );
         insert.push_values(entries, |values, entry| {

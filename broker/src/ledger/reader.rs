@@ -8,8 +8,9 @@ use sqlx::{AnyPool, Row};
 
 use super::LedgerError;
 use super::sequencing::{flat_position, to_sql_index};
+use crate::store::Backend;
 use crate::store::StoreError;
-use crate::store::statement::NumberedStatement;
+use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::{
     Hash, NodeRecipe, SubtreePosition, assemble, consistency_proof_nodes, inclusion_proof_nodes,
     required_subtrees,
@@ -62,6 +63,7 @@ pub struct TransferFilter {
 #[derive(Clone, Debug)]
 pub struct LedgerReader {
     pool: AnyPool,
+    placeholders: Placeholders,
 }
 
 fn hash_column(row: &AnyRow, column: &str) -> Result<Hash, LedgerError> {
@@ -93,8 +95,11 @@ fn stored_checkpoint(row: &AnyRow) -> Result<StoredCheckpoint, LedgerError> {
 }
 
 impl LedgerReader {
-    pub(crate) fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self {
+            pool,
+            placeholders: Placeholders::for_backend(backend),
+        }
     }
 
     /// The inclusion proof of leaf `leaf_index` in the tree of size `tree_size`. The caller
@@ -137,8 +142,10 @@ impl LedgerReader {
             .iter()
             .map(|&(level, index)| (flat_position(level, index), (level, index)))
             .collect();
-        let mut query =
-            NumberedStatement::new("SELECT position, hash FROM ledger_nodes WHERE position IN ");
+        let mut query = StatementBuilder::new(
+            self.placeholders,
+            "SELECT position, hash FROM ledger_nodes WHERE position IN ",
+        );
         query.push_list(by_flat_position.keys().copied());
         let rows = query
             .build()
@@ -179,7 +186,8 @@ impl LedgerReader {
         filter: &TransferFilter,
         limit: u32,
     ) -> Result<Vec<StoredEntry>, LedgerError> {
-        let mut query = NumberedStatement::new(
+        let mut query = StatementBuilder::new(
+            self.placeholders,
             "SELECT leaf_index, leaf_hash, entry FROM ledger_entries WHERE 1 = 1",
         );
         if let Some(agency) = &filter.agency {

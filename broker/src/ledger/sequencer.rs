@@ -22,7 +22,7 @@ use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use super::sequencing::{load_range, sequence, write_sequenced};
 use super::{LedgerError, TreeHead};
 use crate::store::StoreError;
-use crate::store::statement::NumberedStatement;
+use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::CompactRange;
 
 /// How often a node that is not the sequencer tries to become it.
@@ -133,7 +133,8 @@ impl Sequencer {
         }
         let batch = sequence(range, entries);
         write_sequenced(&mut transaction, &batch).await?;
-        let mut record = NumberedStatement::new(
+        let mut record = StatementBuilder::new(
+            Placeholders::Numbered,
             "INSERT INTO ledger_sequenced (queue_id, leaf_index, leaf_hash) ",
         );
         record.push_values(
@@ -151,7 +152,10 @@ impl Sequencer {
             .execute(&mut *transaction)
             .await
             .map_err(StoreError::from)?;
-        let mut dequeue = NumberedStatement::new("DELETE FROM ledger_queue WHERE queue_id IN ");
+        let mut dequeue = StatementBuilder::new(
+            Placeholders::Numbered,
+            "DELETE FROM ledger_queue WHERE queue_id IN ",
+        );
         dequeue.push_list(queue_ids.iter().copied());
         dequeue
             .build()

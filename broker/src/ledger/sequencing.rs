@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use super::entry::LedgerEntry;
 use super::{LedgerError, Receipt};
 use crate::store::StoreError;
-use crate::store::statement::NumberedStatement;
+use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::{CompactRange, Hash, leaf_hash, root_nodes};
 
 /// Bound parameters per statement: SQLite allows 32,766 and PostgreSQL 65,535; stay well below.
@@ -74,11 +74,13 @@ pub(super) async fn write_sequenced(
     connection: &mut AnyConnection,
     batch: &SequencedBatch,
 ) -> Result<(), StoreError> {
+    let placeholders = Placeholders::for_backend_name(connection.backend_name());
     for chunk in batch
         .rows
         .chunks(MAX_PARAMETERS_PER_STATEMENT / ENTRY_COLUMNS)
     {
-        let mut insert = NumberedStatement::new(
+        let mut insert = StatementBuilder::new(
+            placeholders,
             "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
         );
         insert.push_values(chunk, |values, row| {
@@ -97,7 +99,8 @@ pub(super) async fn write_sequenced(
         insert.build()?.execute(&mut *connection).await?;
     }
     for chunk in batch.nodes.chunks(MAX_PARAMETERS_PER_STATEMENT / 2) {
-        let mut insert = NumberedStatement::new("INSERT INTO ledger_nodes (position, hash) ");
+        let mut insert =
+            StatementBuilder::new(placeholders, "INSERT INTO ledger_nodes (position, hash) ");
         insert.push_values(chunk, |values, (level, index, hash)| {
             values
                 .bind(flat_position(*level, *index))

@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use sqlx::{AnyPool, Row};
 
+use crate::store::Backend;
 use crate::store::StoreError;
-use crate::store::statement::NumberedStatement;
+use crate::store::statement::{Placeholders, StatementBuilder};
 
 /// How often the indexer catches up.
 const INDEX_INTERVAL: Duration = Duration::from_millis(500);
 /// Most entries indexed per transaction.
 const INDEX_BATCH: i64 = 5_000;
 
-pub(super) async fn run(pool: AnyPool) {
+pub(super) async fn run(pool: AnyPool, backend: Backend) {
     let mut interval = tokio::time::interval(INDEX_INTERVAL);
     loop {
         interval.tick().await;
@@ -23,7 +24,7 @@ pub(super) async fn run(pool: AnyPool) {
             return;
         }
         loop {
-            match index_next_batch(&pool).await {
+            match index_next_batch(&pool, Placeholders::for_backend(backend)).await {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(error) => {
@@ -36,7 +37,7 @@ pub(super) async fn run(pool: AnyPool) {
 }
 
 /// Indexes the next batch of entries; returns how many.
-async fn index_next_batch(pool: &AnyPool) -> Result<usize, StoreError> {
+async fn index_next_batch(pool: &AnyPool, placeholders: Placeholders) -> Result<usize, StoreError> {
     let mut transaction = pool.begin().await?;
     let indexed_through: i64 =
         sqlx::query("SELECT indexed_through FROM ledger_subject_index_state")
@@ -65,7 +66,8 @@ async fn index_next_batch(pool: &AnyPool) -> Result<usize, StoreError> {
         })
         .collect::<Result<_, sqlx::Error>>()?;
     for chunk in pairs.chunks(1_000) {
-        let mut insert = NumberedStatement::new(
+        let mut insert = StatementBuilder::new(
+            placeholders,
             "INSERT INTO ledger_subject_index (subject_pseudonym, leaf_index) ",
         );
         insert.push_values(chunk, |values, (pseudonym, index)| {

@@ -165,7 +165,7 @@ impl Database {
 
     /// Read access to the ledger tables (for exports by an operator with database access).
     pub fn ledger_reader(&self) -> crate::ledger::LedgerReader {
-        crate::ledger::LedgerReader::new(self.pool.clone())
+        crate::ledger::LedgerReader::new(self.pool.clone(), self.backend)
     }
 
     /// The persons repertory.
