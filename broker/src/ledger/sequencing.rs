@@ -69,46 +69,80 @@ pub(super) fn sequence(range: &CompactRange, entries: Vec<LedgerEntry>) -> Seque
 }
 
 /// Writes the batch's entries and tree nodes through `connection` (inside the caller's
-/// transaction).
+/// transaction), one statement per chunk.
 pub(super) async fn write_sequenced(
     connection: &mut AnyConnection,
     batch: &SequencedBatch,
 ) -> Result<(), StoreError> {
     let placeholders = Placeholders::for_backend_name(connection.backend_name());
-    for chunk in batch
-        .rows
-        .chunks(MAX_PARAMETERS_PER_STATEMENT / ENTRY_COLUMNS)
-    {
-        let mut insert = StatementBuilder::new(
-            placeholders,
-            "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
-        );
-        insert.push_values(chunk, |values, row| {
-            values
-                .bind(to_sql_index(row.entry.leaf_index))
-                .bind(row.leaf_hash.to_vec())
-                .bind(row.entry_bytes.clone())
-                .bind(row.entry.recorded_at_micros)
-                .bind(row.entry.consumer.clone())
-                .bind(row.entry.provider.clone())
-                .bind(row.entry.data_type.clone())
-                .bind(row.entry.purpose.clone())
-                .bind(row.entry.outcome.as_str())
-                .bind(row.entry.subject_pseudonym.to_vec());
-        });
+    for chunk in batch.entry_chunks() {
+        let mut insert = StatementBuilder::new(placeholders, "");
+        push_entries_insert(&mut insert, chunk);
         insert.build()?.execute(&mut *connection).await?;
     }
-    for chunk in batch.nodes.chunks(MAX_PARAMETERS_PER_STATEMENT / 2) {
-        let mut insert =
-            StatementBuilder::new(placeholders, "INSERT INTO ledger_nodes (position, hash) ");
-        insert.push_values(chunk, |values, (level, index, hash)| {
-            values
-                .bind(flat_position(*level, *index))
-                .bind(hash.to_vec());
-        });
+    for chunk in batch.node_chunks() {
+        let mut insert = StatementBuilder::new(placeholders, "");
+        push_nodes_insert(&mut insert, chunk);
         insert.build()?.execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+/// The whole batch as ONE SQLite script: `BEGIN IMMEDIATE`, the inserts, `COMMIT`. sqlx runs
+/// it in a single trip to its SQLite thread instead of one trip per statement, and binds the
+/// anonymous placeholders across the statements in order. (PostgreSQL's extended protocol
+/// allows one statement per query, so the sequencer there uses [`write_sequenced`].)
+pub(super) fn sqlite_commit_script(batch: &SequencedBatch) -> StatementBuilder {
+    let mut script = StatementBuilder::new(Placeholders::Anonymous, "BEGIN IMMEDIATE; ");
+    for chunk in batch.entry_chunks() {
+        push_entries_insert(&mut script, chunk);
+        script.push("; ");
+    }
+    for chunk in batch.node_chunks() {
+        push_nodes_insert(&mut script, chunk);
+        script.push("; ");
+    }
+    script.push("COMMIT;");
+    script
+}
+
+impl SequencedBatch {
+    fn entry_chunks(&self) -> std::slice::Chunks<'_, SequencedRow> {
+        self.rows
+            .chunks(MAX_PARAMETERS_PER_STATEMENT / ENTRY_COLUMNS)
+    }
+
+    fn node_chunks(&self) -> std::slice::Chunks<'_, (u8, u64, Hash)> {
+        self.nodes.chunks(MAX_PARAMETERS_PER_STATEMENT / 2)
+    }
+}
+
+fn push_entries_insert(statement: &mut StatementBuilder, rows: &[SequencedRow]) {
+    statement.push(
+        "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
+    );
+    statement.push_values(rows, |values, row| {
+        values
+            .bind(to_sql_index(row.entry.leaf_index))
+            .bind(row.leaf_hash.to_vec())
+            .bind(row.entry_bytes.clone())
+            .bind(row.entry.recorded_at_micros)
+            .bind(row.entry.consumer.clone())
+            .bind(row.entry.provider.clone())
+            .bind(row.entry.data_type.clone())
+            .bind(row.entry.purpose.clone())
+            .bind(row.entry.outcome.as_str())
+            .bind(row.entry.subject_pseudonym.to_vec());
+    });
+}
+
+fn push_nodes_insert(statement: &mut StatementBuilder, nodes: &[(u8, u64, Hash)]) {
+    statement.push("INSERT INTO ledger_nodes (position, hash) ");
+    statement.push_values(nodes, |values, (level, index, hash)| {
+        values
+            .bind(flat_position(*level, *index))
+            .bind(hash.to_vec());
+    });
 }
 
 /// Reads the tree's size and frontier (its O(log n) root subtrees) from the database.

@@ -7,12 +7,12 @@
 //! the batch gets an error and the in-memory tree is left as it was, so the request fails closed
 //! and the next batch reuses the indices.
 
+use sqlx::Any;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, Connection as _};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::entry::LedgerEntry;
-use super::sequencing::{SequencedBatch, sequence, write_sequenced};
+use super::sequencing::{SequencedBatch, sequence, sqlite_commit_script};
 use super::{LedgerError, Receipt, TreeHead};
 use crate::store::StoreError;
 use crate::transparency::CompactRange;
@@ -70,12 +70,20 @@ impl Writer {
     }
 }
 
+/// Runs the batch's commit script (one trip to sqlx's SQLite thread). If any statement fails,
+/// the transaction it opened is rolled back, so the connection is clean for the next batch.
 async fn write_in_transaction(
     connection: &mut PoolConnection<Any>,
     batch: &SequencedBatch,
 ) -> Result<(), StoreError> {
-    let mut transaction = connection.begin().await?;
-    write_sequenced(&mut transaction, batch).await?;
-    transaction.commit().await?;
+    let executed = sqlite_commit_script(batch)
+        .build()?
+        .execute(&mut **connection)
+        .await;
+    if let Err(error) = executed {
+        // Fails harmlessly when the error came before BEGIN or after COMMIT.
+        let _ = sqlx::query("ROLLBACK").execute(&mut **connection).await;
+        return Err(error.into());
+    }
     Ok(())
 }
