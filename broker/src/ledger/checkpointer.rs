@@ -13,7 +13,6 @@ use tokio::sync::watch;
 
 use super::sequencing::to_sql_index;
 use super::{LedgerError, TreeHead};
-use crate::store::StoreError;
 use crate::transparency::{Checkpoint, NoteSigner, sign_checkpoint};
 
 /// Checkpoints are at most this far apart while the ledger grows.
@@ -66,8 +65,7 @@ impl Checkpointer {
         .bind(note)
         .bind(time::OffsetDateTime::now_utc().unix_timestamp() * 1_000_000)
         .execute(&self.pool)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
         Ok(())
     }
 }

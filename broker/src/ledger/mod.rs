@@ -95,6 +95,14 @@ pub enum LedgerError {
     },
 }
 
+/// The ledger's queries convert database errors exactly as the stores do (through
+/// [`StoreError`]), so `?` works on sqlx results in this module.
+impl From<sqlx::Error> for LedgerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(StoreError::from(error))
+    }
+}
+
 /// Handle to the ledger. Cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
@@ -119,7 +127,7 @@ impl Ledger {
     ) -> Result<Self, LedgerError> {
         let pool = database.pool().clone();
         let range = {
-            let mut connection = pool.acquire().await.map_err(StoreError::from)?;
+            let mut connection = pool.acquire().await?;
             sequencing::load_range(&mut connection).await?
         };
         let (head_sender, head) = watch::channel(TreeHead {
@@ -142,7 +150,7 @@ impl Ledger {
         match database.backend() {
             Backend::Sqlite => {
                 let writer = writer::Writer {
-                    connection: pool.acquire().await.map_err(StoreError::from)?,
+                    connection: pool.acquire().await?,
                     range,
                     max_batch,
                     head: head_sender,

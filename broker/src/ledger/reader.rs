@@ -9,7 +9,6 @@ use sqlx::{AnyPool, Row};
 use super::LedgerError;
 use super::sequencing::{flat_position, to_sql_index};
 use crate::store::Backend;
-use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::{
     Hash, NodeRecipe, SubtreePosition, assemble, consistency_proof_nodes, inclusion_proof_nodes,
@@ -67,14 +66,14 @@ pub struct LedgerReader {
 }
 
 fn hash_column(row: &AnyRow, column: &str) -> Result<Hash, LedgerError> {
-    let bytes: Vec<u8> = row.try_get(column).map_err(StoreError::from)?;
+    let bytes: Vec<u8> = row.try_get(column)?;
     bytes
         .try_into()
         .map_err(|_| LedgerError::Inconsistent(format!("stored {column} is not 32 bytes")))
 }
 
 fn index_column(row: &AnyRow, column: &str) -> Result<u64, LedgerError> {
-    let value: i64 = row.try_get(column).map_err(StoreError::from)?;
+    let value: i64 = row.try_get(column)?;
     u64::try_from(value).map_err(|_| LedgerError::Inconsistent(format!("negative {column}")))
 }
 
@@ -82,7 +81,7 @@ fn stored_entry(row: &AnyRow) -> Result<StoredEntry, LedgerError> {
     Ok(StoredEntry {
         leaf_index: index_column(row, "leaf_index")?,
         leaf_hash: hash_column(row, "leaf_hash")?,
-        entry: row.try_get("entry").map_err(StoreError::from)?,
+        entry: row.try_get("entry")?,
     })
 }
 
@@ -90,7 +89,7 @@ fn stored_checkpoint(row: &AnyRow) -> Result<StoredCheckpoint, LedgerError> {
     Ok(StoredCheckpoint {
         tree_size: index_column(row, "tree_size")?,
         root_hash: hash_column(row, "root_hash")?,
-        signed_note: row.try_get("signed_note").map_err(StoreError::from)?,
+        signed_note: row.try_get("signed_note")?,
     })
 }
 
@@ -147,14 +146,9 @@ impl LedgerReader {
             "SELECT position, hash FROM ledger_nodes WHERE position IN ",
         );
         query.push_list(by_flat_position.keys().copied());
-        let rows = query
-            .build()
-            .map_err(StoreError::from)?
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from)?;
+        let rows = query.build()?.fetch_all(&self.pool).await?;
         for row in &rows {
-            let flat: i64 = row.try_get("position").map_err(StoreError::from)?;
+            let flat: i64 = row.try_get("position")?;
             if let Some(position) = by_flat_position.get(&flat) {
                 nodes.insert(*position, hash_column(row, "hash")?);
             }
@@ -175,8 +169,7 @@ impl LedgerReader {
         .bind(to_sql_index(start_index))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
         rows.iter().map(stored_entry).collect()
     }
 
@@ -239,26 +232,13 @@ impl LedgerReader {
         query
             .push(" ORDER BY leaf_index DESC LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = query
-            .build()
-            .map_err(StoreError::from)?
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from)?;
+        let rows = query.build()?.fetch_all(&self.pool).await?;
         rows.iter().map(stored_entry).collect()
     }
 
     /// The number of entries in the tree, read from the database.
     pub async fn tree_size(&self) -> Result<u64, LedgerError> {
-        let size: i64 =
-            sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::from)?
-                .try_get("size")
-                .map_err(StoreError::from)?;
-        u64::try_from(size)
-            .map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))
+        super::sequencing::tree_size(&self.pool).await
     }
 
     /// The newest checkpoint, if any.
@@ -268,8 +248,7 @@ impl LedgerReader {
              ORDER BY tree_size DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
         row.as_ref().map(stored_checkpoint).transpose()
     }
 
@@ -286,8 +265,7 @@ impl LedgerReader {
         .bind(to_sql_index(from_size))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from)?;
+        .await?;
         rows.iter().map(stored_checkpoint).collect()
     }
 }

@@ -21,7 +21,6 @@ use super::entry::LedgerEntry;
 use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use super::sequencing::{load_range, sequence, write_sequenced};
 use super::{LedgerError, TreeHead};
-use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::CompactRange;
 
@@ -61,17 +60,13 @@ impl Sequencer {
     /// and with it the lock).
     async fn campaign(&self) -> Result<(), LedgerError> {
         let url = crate::store::with_application_name(&self.url, SEQUENCER_APPLICATION_NAME);
-        let mut connection = AnyConnection::connect(&url)
-            .await
-            .map_err(StoreError::from)?;
+        let mut connection = AnyConnection::connect(&url).await?;
         loop {
             let locked: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
                 .bind(SEQUENCER_LOCK_KEY)
                 .fetch_one(&mut connection)
-                .await
-                .map_err(StoreError::from)?
-                .try_get("locked")
-                .map_err(StoreError::from)?;
+                .await?
+                .try_get("locked")?;
             if locked {
                 break;
             }
@@ -109,24 +104,20 @@ impl Sequencer {
         connection: &mut AnyConnection,
         range: &mut CompactRange,
     ) -> Result<usize, LedgerError> {
-        let mut transaction = connection.begin().await.map_err(StoreError::from)?;
+        let mut transaction = connection.begin().await?;
         let rows =
             sqlx::query("SELECT queue_id, entry FROM ledger_queue ORDER BY queue_id LIMIT $1")
                 .bind(i64::try_from(self.max_batch).unwrap_or(i64::MAX))
                 .fetch_all(&mut *transaction)
-                .await
-                .map_err(StoreError::from)?;
+                .await?;
         if rows.is_empty() {
             return Ok(0);
         }
         let mut queue_ids = Vec::with_capacity(rows.len());
         let mut entries = Vec::with_capacity(rows.len());
         for row in &rows {
-            queue_ids.push(
-                row.try_get::<i64, _>("queue_id")
-                    .map_err(StoreError::from)?,
-            );
-            let bytes: Vec<u8> = row.try_get("entry").map_err(StoreError::from)?;
+            queue_ids.push(row.try_get::<i64, _>("queue_id")?);
+            let bytes: Vec<u8> = row.try_get("entry")?;
             entries.push(LedgerEntry::decode(&bytes).map_err(|error| {
                 LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
             })?);
@@ -146,29 +137,18 @@ impl Sequencer {
                     .bind(receipt.leaf_hash.to_vec());
             },
         );
-        record
-            .build()
-            .map_err(StoreError::from)?
-            .execute(&mut *transaction)
-            .await
-            .map_err(StoreError::from)?;
+        record.build()?.execute(&mut *transaction).await?;
         let mut dequeue = StatementBuilder::new(
             Placeholders::Numbered,
             "DELETE FROM ledger_queue WHERE queue_id IN ",
         );
         dequeue.push_list(queue_ids.iter().copied());
-        dequeue
-            .build()
-            .map_err(StoreError::from)?
-            .execute(&mut *transaction)
-            .await
-            .map_err(StoreError::from)?;
+        dequeue.build()?.execute(&mut *transaction).await?;
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(SEQUENCED_CHANNEL)
             .execute(&mut *transaction)
-            .await
-            .map_err(StoreError::from)?;
-        transaction.commit().await.map_err(StoreError::from)?;
+            .await?;
+        transaction.commit().await?;
         *range = batch.range;
         self.publish(range);
         Ok(queue_ids.len())

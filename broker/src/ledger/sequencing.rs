@@ -3,8 +3,9 @@
 //! (`sequencer`).
 //!
 //! [`sequence`] assigns consecutive indices from the tree's compact range, encodes each entry
-//! with its index, and computes the leaf hashes and the new subtree nodes; [`write_sequenced`]
-//! writes all of it in the caller's transaction. The caller adopts the extended range only after
+//! with its index, and computes the leaf hashes and the new subtree nodes. The same inserts are
+//! then written either as one SQLite script ([`sqlite_commit_script`], the writer) or statement
+//! by statement in the caller's transaction ([`write_sequenced`], the PostgreSQL sequencer). The caller adopts the extended range only after
 //! that transaction commits, so a failed commit leaves the in-memory tree as it was.
 
 use sqlx::{AnyConnection, Row};
@@ -145,30 +146,34 @@ fn push_nodes_insert(statement: &mut StatementBuilder, nodes: &[(u8, u64, Hash)]
     });
 }
 
+/// The number of entries in the stored tree.
+pub(super) async fn tree_size<'c, E>(executor: E) -> Result<u64, LedgerError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let size: i64 =
+        sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
+            .fetch_one(executor)
+            .await?
+            .try_get("size")?;
+    u64::try_from(size).map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))
+}
+
 /// Reads the tree's size and frontier (its O(log n) root subtrees) from the database.
 pub(super) async fn load_range(
     connection: &mut AnyConnection,
 ) -> Result<CompactRange, LedgerError> {
-    let size: i64 =
-        sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS size FROM ledger_entries")
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(StoreError::from)?
-            .try_get("size")
-            .map_err(StoreError::from)?;
-    let size = u64::try_from(size)
-        .map_err(|_| LedgerError::Inconsistent("negative ledger size".to_owned()))?;
+    let size = tree_size(&mut *connection).await?;
     let mut frontier = Vec::new();
     for (level, index) in root_nodes(size) {
         let row = sqlx::query("SELECT hash FROM ledger_nodes WHERE position = $1")
             .bind(flat_position(level, index))
             .fetch_optional(&mut *connection)
-            .await
-            .map_err(StoreError::from)?
+            .await?
             .ok_or_else(|| {
                 LedgerError::Inconsistent(format!("tree node ({level}, {index}) is missing"))
             })?;
-        let hash: Vec<u8> = row.try_get("hash").map_err(StoreError::from)?;
+        let hash: Vec<u8> = row.try_get("hash")?;
         frontier.push(hash.try_into().map_err(|_| {
             LedgerError::Inconsistent(format!("tree node ({level}, {index}) is not 32 bytes"))
         })?);

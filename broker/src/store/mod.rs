@@ -2,9 +2,11 @@
 //! [`StoreError`] at this boundary (nothing above this module sees a `sqlx::Error`).
 //!
 //! Two backends, chosen by the URL: `sqlite://...` (the embedded default) and `postgres://...`.
-//! Both go through sqlx's `Any` driver with one set of queries (numbered `$n` placeholders, the
-//! types both understand: 64-bit integers, text, bytes); only the migrations differ, kept side
-//! by side in `migrations/sqlite/` and `migrations/postgres/`.
+//! Both go through sqlx's `Any` driver with one set of queries (fixed queries with numbered `$n`
+//! placeholders, which both accept; statements built at run time with each backend's best
+//! placeholders, see [`statement`]; the types both understand: 64-bit integers, text, bytes).
+//! Only the migrations differ, kept side by side in `migrations/sqlite/` and
+//! `migrations/postgres/`.
 //!
 //! SQLite is opened in WAL mode with `synchronous = FULL`: a committed transaction survives
 //! power loss, which is what "durable before the answer" promises for the ledger. PostgreSQL
@@ -84,7 +86,7 @@ impl From<sqlx::Error> for StoreError {
 /// How often the WAL is copied back into the database file.
 const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// WAL frames (4 KiB pages) beyond which the checkpointer restarts the log: about 64 MiB.
+/// WAL frames (4 KiB pages) beyond which the checkpointer empties the log: about 64 MiB.
 const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// Copies the WAL into the database file once a second without blocking writers (`PASSIVE`),
