@@ -3,7 +3,7 @@
 //!
 //! - [`entry`]: what an entry holds and its canonical encoding; subject pseudonyms.
 //! - `sequencing`: assigning indices, leaf hashes and tree nodes to a batch of entries.
-//! - `writer`: on SQLite, the group-commit task, the only writer of the ledger entries and tree.
+//! - `writer`: on SQLite, the group-commit thread, the only writer of the ledger entries and tree.
 //! - `queue` and `sequencer`: on PostgreSQL, each node's group commit into a shared queue, and
 //!   the one node (holding an advisory lock) that sequences the queue into the tree.
 //! - `checkpointer`: signs checkpoints of the tree head.
@@ -149,13 +149,8 @@ impl Ledger {
         };
         match database.backend() {
             Backend::Sqlite => {
-                let writer = writer::Writer {
-                    connection: pool.acquire().await?,
-                    range,
-                    max_batch,
-                    head: head_sender,
-                };
-                tokio::spawn(writer.run(receiver));
+                let file = writer::sqlite_file(&pool).await?;
+                writer::Writer::open(&file, range, max_batch, head_sender)?.spawn(receiver)?;
             }
             Backend::Postgres => {
                 let waiting = std::sync::Arc::new(queue::Waiting::default());

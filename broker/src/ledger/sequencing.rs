@@ -3,10 +3,11 @@
 //! (`sequencer`).
 //!
 //! [`sequence`] assigns consecutive indices from the tree's compact range, encodes each entry
-//! with its index, and computes the leaf hashes and the new subtree nodes. The same inserts are
-//! then written either as one SQLite script ([`sqlite_commit_script`], the writer) or statement
-//! by statement in the caller's transaction ([`write_sequenced`], the PostgreSQL sequencer). The caller adopts the extended range only after
-//! that transaction commits, so a failed commit leaves the in-memory tree as it was.
+//! with its index, and computes the leaf hashes and the new subtree nodes. The rows are then
+//! written either row by row through prepared statements on the SQLite writer's own connection
+//! ([`SequencedBatch::write_sqlite`]) or as multi-row inserts in the PostgreSQL sequencer's
+//! transaction ([`write_sequenced`]). The caller adopts the extended range only after that
+//! transaction commits, so a failed commit leaves the in-memory tree as it was.
 
 use sqlx::{AnyConnection, Row};
 
@@ -89,22 +90,42 @@ pub(super) async fn write_sequenced(
     Ok(())
 }
 
-/// The whole batch as ONE SQLite script: `BEGIN IMMEDIATE`, the inserts, `COMMIT`. sqlx runs
-/// it in a single trip to its SQLite thread instead of one trip per statement, and binds the
-/// anonymous placeholders across the statements in order. (PostgreSQL's extended protocol
-/// allows one statement per query, so the sequencer there uses [`write_sequenced`].)
-pub(super) fn sqlite_commit_script(batch: &SequencedBatch) -> StatementBuilder {
-    let mut script = StatementBuilder::new(Placeholders::Anonymous, "BEGIN IMMEDIATE; ");
-    for chunk in batch.entry_chunks() {
-        push_entries_insert(&mut script, chunk);
-        script.push("; ");
+impl SequencedBatch {
+    /// Writes the batch's entries and tree nodes through the SQLite writer's `transaction`: one
+    /// prepared statement per table, bound and run once per row. (SQLite runs a cached
+    /// single-row insert faster than it parses and binds a multi-row one.)
+    pub(super) fn write_sqlite(
+        &self,
+        transaction: &rusqlite::Transaction<'_>,
+    ) -> rusqlite::Result<()> {
+        let mut insert_entry = transaction.prepare_cached(
+            "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for row in &self.rows {
+            let entry = &row.entry;
+            insert_entry.execute(rusqlite::params![
+                to_sql_index(entry.leaf_index),
+                row.leaf_hash.as_slice(),
+                row.entry_bytes.as_slice(),
+                entry.recorded_at_micros,
+                entry.consumer,
+                entry.provider,
+                entry.data_type,
+                entry.purpose,
+                entry.outcome.as_str(),
+                entry.subject_pseudonym.as_slice(),
+            ])?;
+        }
+        let mut insert_node = transaction
+            .prepare_cached("INSERT INTO ledger_nodes (position, hash) VALUES (?1, ?2)")?;
+        for (level, index, hash) in &self.nodes {
+            insert_node.execute(rusqlite::params![
+                flat_position(*level, *index),
+                hash.as_slice()
+            ])?;
+        }
+        Ok(())
     }
-    for chunk in batch.node_chunks() {
-        push_nodes_insert(&mut script, chunk);
-        script.push("; ");
-    }
-    script.push("COMMIT;");
-    script
 }
 
 impl SequencedBatch {

@@ -83,6 +83,31 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The SQLite ledger writer's own connection (`ledger::writer`) reports through rusqlite; its
+/// errors convert here too, with the same meanings.
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        match &error {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.extended_code,
+                    SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE
+                ) =>
+            {
+                StoreError::AlreadyExists(error.to_string())
+            }
+            _ => match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    StoreError::Unavailable(error.to_string())
+                }
+                Some(rusqlite::ErrorCode::CannotOpen) => StoreError::Open(error.to_string()),
+                _ => StoreError::Database(error.to_string()),
+            },
+        }
+    }
+}
+
 /// How often the WAL is copied back into the database file.
 const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -131,7 +156,7 @@ async fn checkpoint_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
 /// Per-connection SQLite settings. Checkpoints (copying the WAL back into the database file,
 /// with their own fsyncs) run in a background task, not inside whichever commit crosses the
 /// threshold: a group commit then costs one WAL write and one fsync.
-const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+pub(crate) const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;";
 
 /// The broker's database.
