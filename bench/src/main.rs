@@ -10,6 +10,7 @@
 
 mod chart;
 mod docs;
+mod forward;
 mod load;
 mod machine;
 mod nginx;
@@ -51,6 +52,9 @@ struct Arguments {
 enum Command {
     /// Run the Fetch workload against each setup at each concurrency and report.
     Run(RunArguments),
+    /// Serve the *forward* reference setup (started by `run`; see `forward.rs`).
+    #[command(hide = true)]
+    Forward(forward::ForwardArguments),
 }
 
 /// The load generator's own tokio runtime.
@@ -78,7 +82,7 @@ struct RunArguments {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "direct,proxy,kruispunt,kruispunt-pg"
+        default_value = "direct,proxy,forward,kruispunt,kruispunt-pg"
     )]
     setups: Vec<Setup>,
     /// At most this many HTTP/2 connections per point (callers are spread over them).
@@ -135,7 +139,10 @@ struct RunArguments {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Run(arguments) = Arguments::parse().command;
+    let arguments = match Arguments::parse().command {
+        Command::Run(arguments) => arguments,
+        Command::Forward(arguments) => return forward::run(&arguments),
+    };
     let runtime = match arguments.client_runtime {
         ClientRuntime::CurrentThread => tokio::runtime::Builder::new_current_thread()
             .enable_all()

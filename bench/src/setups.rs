@@ -4,6 +4,8 @@
 //!   over mutual TLS, presenting a certificate with the broker role (the only role the adapter
 //!   admits). The floor: one hop, no checks beyond mutual TLS.
 //! * **proxy**: nginx `grpc_pass` in front of the same adapter, mutual TLS on both sides.
+//! * **forward**: a bare forwarder on the broker's own stacks (tonic, HTTP/2, rustls; see
+//!   `forward.rs`) in front of the same adapter: the ceiling of any broker built on them.
 //! * **kruispunt**: the full broker (`kruispunt serve`, SQLite default in the work directory)
 //!   in front of the same adapter; the load generator calls `Exchange/Fetch` as a consumer
 //!   agency with an authorization registered through the Registry API by an operator.
@@ -44,6 +46,8 @@ const OPERATOR_AGENCY: &str = "kruispunt.operator";
 const DIRECT_CALLER_AGENCY: &str = "be.example.bench-direct";
 /// nginx's identity (server certificate towards the client, client certificate upstream).
 const NGINX_AGENCY: &str = "be.example.bench-nginx";
+/// The forwarder's identity, used the same way.
+const FORWARD_AGENCY: &str = "be.example.bench-forward";
 /// How long a server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connect timeout of the load generator's channels.
@@ -56,9 +60,11 @@ pub enum Setup {
     Direct,
     /// Through nginx `grpc_pass`, TLS on both sides.
     Proxy,
+    /// Through a bare forwarder on the broker's own stacks (tonic, HTTP/2, rustls).
+    Forward,
     /// Through the Kruispunt broker on SQLite.
     Kruispunt,
-    /// Through the Kruispunt broker on PostgreSQL (not available yet).
+    /// Through the Kruispunt broker on PostgreSQL.
     KruispuntPg,
 }
 
@@ -68,6 +74,7 @@ impl Setup {
         match self {
             Self::Direct => "direct",
             Self::Proxy => "proxy",
+            Self::Forward => "forward",
             Self::Kruispunt => "kruispunt",
             Self::KruispuntPg => "kruispunt-pg",
         }
@@ -81,6 +88,9 @@ impl Setup {
             }
             Self::Proxy => {
                 "load generator → nginx `grpc_pass` → adapter; mutual TLS on both hops, no checks"
+            }
+            Self::Forward => {
+                "load generator → a bare forwarder built from the broker's own stacks (tonic, HTTP/2, rustls, mutual TLS on both hops; `kruispunt-bench forward`) → adapter; no checks: the ceiling of any broker built on them"
             }
             Self::Kruispunt => {
                 "load generator → `kruispunt serve` (SQLite) → adapter (`Exchange/Fetch`): mTLS on both hops, authorization, schema validation, minimisation, durable ledger entry per request"
@@ -155,6 +165,7 @@ impl Environment {
             (BENCH_CONSUMER, "consumer"),
             (DIRECT_CALLER_AGENCY, "broker"),
             (NGINX_AGENCY, "broker"),
+            (FORWARD_AGENCY, "broker"),
         ] {
             environment.kruispunt(&["pki", "issue", "--agency", agency, "--roles", roles])?;
         }
@@ -223,6 +234,36 @@ impl Environment {
                     client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
                     monitored: vec![proxy.monitored(true), adapter.monitored(false)],
                     servers: vec![proxy, adapter],
+                    _database: None,
+                })
+            }
+            Setup::Forward => {
+                let tls = self.certificate(FORWARD_AGENCY);
+                let listen = free_loopback_address()?;
+                let mut command = Command::new(std::env::current_exe()?);
+                command
+                    .arg("forward")
+                    .arg("--listen")
+                    .arg(listen.to_string())
+                    .arg("--upstream")
+                    .arg(adapter_address.to_string())
+                    .arg("--upstream-agency")
+                    .arg(PROVIDER_AGENCY)
+                    .arg("--ca-cert")
+                    .arg(&tls.ca)
+                    .arg("--cert")
+                    .arg(&tls.cert)
+                    .arg("--key")
+                    .arg(&tls.key);
+                let mut forwarder = ServerProcess::spawn("forward", command, &logs)?;
+                forwarder.wait_listening(listen, START_TIMEOUT)?;
+                Ok(Running {
+                    api: Api::Adapter,
+                    endpoint: format!("https://{listen}"),
+                    server_agency: Some(AgencyId::parse(FORWARD_AGENCY)?),
+                    client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
+                    monitored: vec![forwarder.monitored(false), adapter.monitored(false)],
+                    servers: vec![forwarder, adapter],
                     _database: None,
                 })
             }
