@@ -6,7 +6,9 @@
 //! placeholders, which both accept; statements built at run time with each backend's best
 //! placeholders, see [`statement`]; the types both understand: 64-bit integers, text, bytes).
 //! Only the migrations differ, kept side by side in `migrations/sqlite/` and
-//! `migrations/postgres/`.
+//! `migrations/postgres/`. One exception: the SQLite ledger writer (`ledger::writer`) commits
+//! on its own thread through a synchronous rusqlite connection to the same file; its
+//! `rusqlite::Error`s convert into [`StoreError`] here too.
 //!
 //! SQLite is opened in WAL mode with `synchronous = FULL`: a committed transaction survives
 //! power loss, which is what "durable before the answer" promises for the ledger. PostgreSQL
@@ -278,7 +280,8 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
     }
     .map_err(|error: sqlx::Error| StoreError::Open(error.to_string()))?;
     AnyPoolOptions::new()
-        // The ledger writer keeps one connection; readers share the rest.
+        // Readers, the checkpointer and the registry share these; the ledger writer has its
+        // own connection outside the pool.
         .max_connections(5)
         // A local file does not go stale the way a network connection does: skip the ping
         // (one more round trip to sqlx's SQLite thread) on every acquire.
@@ -292,4 +295,35 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
         .connect_with(options)
         .await
         .map_err(|error| StoreError::Open(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+
+    #[test]
+    fn rusqlite_errors_convert_with_the_same_meanings_as_sqlx_ones() {
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE rows (key INTEGER PRIMARY KEY NOT NULL);
+                 CREATE TRIGGER rows_no_delete BEFORE DELETE ON rows
+                 BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+                 INSERT INTO rows (key) VALUES (1);",
+            )
+            .unwrap();
+        let duplicate = connection
+            .execute("INSERT INTO rows (key) VALUES (1)", [])
+            .unwrap_err();
+        assert!(
+            matches!(StoreError::from(duplicate), StoreError::AlreadyExists(_)),
+            "a primary-key clash is AlreadyExists"
+        );
+        // A trigger's refusal is also a constraint failure in SQLite, but not a duplicate.
+        let refused = connection.execute("DELETE FROM rows", []).unwrap_err();
+        assert!(
+            matches!(StoreError::from(refused), StoreError::Database(ref message) if message.contains("append-only")),
+            "a trigger's refusal is a database error"
+        );
+    }
 }
