@@ -59,7 +59,8 @@ pub enum LedgerError {
     /// The database refused or failed.
     #[error("ledger storage: {0}")]
     Store(#[from] StoreError),
-    /// The writer task is gone (shutdown or a fatal error).
+    /// The ledger writer is gone (shutdown or a fatal error): the thread on SQLite, the queue
+    /// task on PostgreSQL.
     #[error("the ledger writer is not running")]
     WriterStopped,
     /// The entry is durably queued, but no sequencer placed it in the tree in time (no node
