@@ -224,18 +224,8 @@ impl Environment {
                         key: &tls.key,
                     },
                 )?;
-                let mut proxy =
-                    ServerProcess::spawn("nginx", nginx.command(&logs, &config), &logs)?;
-                proxy.wait_listening(listen, START_TIMEOUT)?;
-                Ok(Running {
-                    api: Api::Adapter,
-                    endpoint: format!("https://{listen}"),
-                    server_agency: Some(AgencyId::parse(NGINX_AGENCY)?),
-                    client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
-                    monitored: vec![proxy.monitored(true), adapter.monitored(false)],
-                    servers: vec![proxy, adapter],
-                    _database: None,
-                })
+                let proxy = ServerProcess::spawn("nginx", nginx.command(&logs, &config), &logs)?;
+                self.gateway_to_adapter(proxy, true, listen, NGINX_AGENCY, adapter)
             }
             Setup::Forward => {
                 let tls = self.certificate(FORWARD_AGENCY);
@@ -255,17 +245,8 @@ impl Environment {
                     .arg(&tls.cert)
                     .arg("--key")
                     .arg(&tls.key);
-                let mut forwarder = ServerProcess::spawn("forward", command, &logs)?;
-                forwarder.wait_listening(listen, START_TIMEOUT)?;
-                Ok(Running {
-                    api: Api::Adapter,
-                    endpoint: format!("https://{listen}"),
-                    server_agency: Some(AgencyId::parse(FORWARD_AGENCY)?),
-                    client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
-                    monitored: vec![forwarder.monitored(false), adapter.monitored(false)],
-                    servers: vec![forwarder, adapter],
-                    _database: None,
-                })
+                let forwarder = ServerProcess::spawn("forward", command, &logs)?;
+                self.gateway_to_adapter(forwarder, false, listen, FORWARD_AGENCY, adapter)
             }
             Setup::Kruispunt | Setup::KruispuntPg => {
                 let database = match setup {
@@ -298,6 +279,32 @@ impl Environment {
                 })
             }
         }
+    }
+
+    /// A setup where the load generator calls `Adapter/Fetch` on `gateway` (listening on
+    /// `listen` as `gateway_agency`, a process group when `gateway_is_group`) in front of
+    /// `adapter`, once the gateway listens.
+    fn gateway_to_adapter(
+        &self,
+        mut gateway: ServerProcess,
+        gateway_is_group: bool,
+        listen: SocketAddr,
+        gateway_agency: &str,
+        adapter: ServerProcess,
+    ) -> anyhow::Result<Running> {
+        gateway.wait_listening(listen, START_TIMEOUT)?;
+        Ok(Running {
+            api: Api::Adapter,
+            endpoint: format!("https://{listen}"),
+            server_agency: Some(AgencyId::parse(gateway_agency)?),
+            client: self.certificate(DIRECT_CALLER_AGENCY).material()?,
+            monitored: vec![
+                gateway.monitored(gateway_is_group),
+                adapter.monitored(false),
+            ],
+            servers: vec![gateway, adapter],
+            _database: None,
+        })
     }
 
     fn start_adapter(&self, logs: &Path) -> anyhow::Result<(ServerProcess, SocketAddr)> {

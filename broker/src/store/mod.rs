@@ -89,23 +89,20 @@ impl From<sqlx::Error> for StoreError {
 /// errors convert here too, with the same meanings.
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
         use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
-        match &error {
-            rusqlite::Error::SqliteFailure(failure, _)
-                if matches!(
-                    failure.extended_code,
-                    SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE
-                ) =>
-            {
-                StoreError::AlreadyExists(error.to_string())
+        let extended_code = match &error {
+            rusqlite::Error::SqliteFailure(failure, _) => Some(failure.extended_code),
+            _ => None,
+        };
+        let message = error.to_string();
+        match (error.sqlite_error_code(), extended_code) {
+            (_, Some(SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE)) => {
+                StoreError::AlreadyExists(message)
             }
-            _ => match error.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                    StoreError::Unavailable(error.to_string())
-                }
-                Some(rusqlite::ErrorCode::CannotOpen) => StoreError::Open(error.to_string()),
-                _ => StoreError::Database(error.to_string()),
-            },
+            (Some(DatabaseBusy | DatabaseLocked), _) => StoreError::Unavailable(message),
+            (Some(CannotOpen), _) => StoreError::Open(message),
+            _ => StoreError::Database(message),
         }
     }
 }
