@@ -21,6 +21,8 @@ use crate::transparency::{CompactRange, Hash, leaf_hash, root_nodes};
 const MAX_PARAMETERS_PER_STATEMENT: usize = 2_000;
 /// Columns of one `ledger_entries` row.
 const ENTRY_COLUMNS: usize = 10;
+/// The start of both backends' entry inserts: the [`ENTRY_COLUMNS`] columns, in bind order.
+const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ";
 
 /// Entries with their indices, leaf hashes and the tree nodes they create, ready to write.
 pub(super) struct SequencedBatch {
@@ -98,9 +100,9 @@ impl SequencedBatch {
         &self,
         transaction: &rusqlite::Transaction<'_>,
     ) -> rusqlite::Result<()> {
-        let mut insert_entry = transaction.prepare_cached(
-            "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
+        let mut insert_entry = transaction.prepare_cached(&format!(
+            "{INSERT_ENTRIES}VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ))?;
         for row in &self.rows {
             let entry = &row.entry;
             insert_entry.execute(rusqlite::params![
@@ -126,9 +128,7 @@ impl SequencedBatch {
         }
         Ok(())
     }
-}
 
-impl SequencedBatch {
     fn entry_chunks(&self) -> std::slice::Chunks<'_, SequencedRow> {
         self.rows
             .chunks(MAX_PARAMETERS_PER_STATEMENT / ENTRY_COLUMNS)
@@ -140,9 +140,7 @@ impl SequencedBatch {
 }
 
 fn push_entries_insert(statement: &mut StatementBuilder, rows: &[SequencedRow]) {
-    statement.push(
-        "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ",
-    );
+    statement.push(INSERT_ENTRIES);
     statement.push_values(rows, |values, row| {
         values
             .bind(to_sql_index(row.entry.leaf_index))
