@@ -3,7 +3,7 @@
 use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMaterial};
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, ConfigError};
 use crate::ledger::entry::SubjectPseudonymizer;
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
 use crate::pipeline::Pipeline;
@@ -14,9 +14,12 @@ use crate::store::{Database, RegistryStore, StoreError};
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// TLS files unreadable.
-    #[error("cannot read TLS files: {0}")]
+    /// The TLS files named by the configuration cannot be read.
+    #[error("cannot read the TLS files")]
     TlsFiles(#[from] std::io::Error),
+    /// The configuration is not valid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// TLS material invalid.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -30,7 +33,7 @@ pub enum StartError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     /// A stored route is unusable.
-    #[error("stored route for {data_type}: {source}")]
+    #[error("the stored route for {data_type} is unusable")]
     Route {
         /// The data type.
         data_type: String,
@@ -56,9 +59,7 @@ pub struct Broker {
 impl Broker {
     /// Starts every part except the network server (see [`crate::server::run`]).
     pub async fn start(config: BrokerConfig) -> Result<Self, StartError> {
-        config
-            .check()
-            .map_err(|error| StartError::TlsFiles(std::io::Error::other(error.to_string())))?;
+        config.check()?;
         let material =
             TlsMaterial::from_files(&config.tls.ca_cert, &config.tls.cert, &config.tls.key)?;
         let tls_server = MutualTlsServer::new(&material)?;
@@ -109,5 +110,37 @@ impl Broker {
     /// The data-type catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{Broker, StartError};
+    use crate::config::{BrokerConfig, ConfigError, TlsPaths};
+
+    #[tokio::test]
+    async fn an_invalid_configuration_is_reported_as_such_before_any_file_is_read() {
+        let missing = PathBuf::from("/nonexistent/kruispunt");
+        let mut config = BrokerConfig::with_tls(TlsPaths {
+            ca_cert: missing.join("ca.pem"),
+            cert: missing.join("broker.pem"),
+            key: missing.join("broker-key.pem"),
+        });
+        config.limits.adapter_deadline_ms = 0;
+        let Err(error) = Broker::start(config).await else {
+            panic!("a zero deadline must be refused");
+        };
+        assert!(
+            matches!(
+                error,
+                StartError::Config(ConfigError::Value {
+                    field: "limits.adapter_deadline_ms",
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
     }
 }

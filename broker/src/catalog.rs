@@ -69,6 +69,15 @@ pub struct DataType {
     validator: jsonschema::Validator,
 }
 
+impl std::fmt::Debug for DataType {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DataType")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One way a payload breaks its schema: where (JSON pointer into the payload) and which keyword.
 /// Carries no payload values, so it may be logged and recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +100,32 @@ impl std::fmt::Display for SchemaViolation {
 }
 
 impl DataType {
+    /// Step 8: the payload as JSON, if it is at most `max_payload_bytes` long, is JSON, and
+    /// conforms to this data type's schema; otherwise what is wrong with it (no values).
+    pub fn validate_payload(
+        &self,
+        payload_json: &[u8],
+        max_payload_bytes: usize,
+    ) -> Result<serde_json::Value, Vec<SchemaViolation>> {
+        let violation = |keyword: &str| {
+            vec![SchemaViolation {
+                instance_pointer: String::new(),
+                keyword: keyword.to_owned(),
+            }]
+        };
+        if payload_json.len() > max_payload_bytes {
+            return Err(violation("maxPayloadBytes"));
+        }
+        let payload: serde_json::Value =
+            serde_json::from_slice(payload_json).map_err(|_| violation("json"))?;
+        let violations = self.violations(&payload);
+        if violations.is_empty() {
+            Ok(payload)
+        } else {
+            Err(violations)
+        }
+    }
+
     /// Every violation of the schema by `payload`; empty when it conforms.
     pub fn violations(&self, payload: &serde_json::Value) -> Vec<SchemaViolation> {
         // The common case, a valid payload, takes the validator's short-circuiting path; errors

@@ -8,6 +8,8 @@ pub mod broker;
 pub mod catalog;
 pub mod config;
 pub mod demo;
+pub mod error_chain;
+pub mod fetch_command;
 pub mod ledger;
 pub mod minimisation;
 pub mod pipeline;

@@ -16,46 +16,15 @@
 //! Every refusal from step 3 on is a ledger entry too. If the ledger cannot be written, the
 //! request fails closed: no data leaves without a durable entry.
 
-use std::sync::Arc;
-
-use kruispunt_adapter::identity::AgencyIdentity;
-use kruispunt_adapter::subject::SubjectId;
-use kruispunt_proto::v1::{AdapterFetchRequest, Subject};
-use tonic::Code;
-
-use crate::catalog::{DataType, SchemaViolation};
+use crate::catalog::SchemaViolation;
+use crate::error_chain::ErrorChain;
+use crate::fetch_command::FetchCommand;
 use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
 use crate::ledger::{Ledger, LedgerError, Receipt};
 use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
-use crate::routing::AdapterDirectory;
+use crate::routing::{AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
-
-/// A well-formed, authenticated data request (steps 1 and 2 passed).
-#[derive(Debug, Clone)]
-pub struct FetchCommand {
-    /// Who asks (from the certificate).
-    pub consumer: Arc<AgencyIdentity>,
-    /// What is asked for (known to the catalog).
-    pub data_type: Arc<DataType>,
-    /// About whom (scheme and checksum valid).
-    pub subject: SubjectId,
-    /// Why.
-    pub purpose: String,
-    /// The consumer's correlation id.
-    pub request_id: String,
-    /// Consent relied on, if any.
-    pub consent_id: String,
-}
-
-impl std::fmt::Debug for DataType {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("DataType")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A delivered answer.
 #[derive(Debug, Clone)]
@@ -111,6 +80,15 @@ pub enum FetchRefusal {
         /// The data type.
         data_type: String,
     },
+    /// Step 7: the routed adapter does not serve the data type (`UNIMPLEMENTED`): the route is
+    /// wrong, not the request.
+    #[error("provider {provider} does not serve data type {data_type}: the route is misconfigured")]
+    Misrouted {
+        /// The provider the route names.
+        provider: String,
+        /// The data type.
+        data_type: String,
+    },
     /// Step 7: the adapter failed or could not be reached.
     #[error("provider {provider} is unavailable: {detail}")]
     ProviderUnavailable {
@@ -149,11 +127,19 @@ pub enum FetchRefusal {
         /// The unexpected violations.
         violations: Vec<SchemaViolation>,
     },
+    /// Step 9: the minimised payload could not be serialized (a broker defect; nothing is sent).
+    #[error("the minimised payload of {data_type} could not be serialized: {detail}")]
+    MinimisedPayloadUnencodable {
+        /// The data type.
+        data_type: String,
+        /// The serializer's message (no values).
+        detail: String,
+    },
     /// The registry could not be read: fail closed.
-    #[error("the registry is unavailable: {0}")]
+    #[error("the registry is unavailable")]
     RegistryUnavailable(#[from] StoreError),
     /// Step 10: the ledger could not be written: fail closed.
-    #[error("the transfer could not be recorded in the audit ledger, so it was not delivered: {0}")]
+    #[error("the transfer could not be recorded in the audit ledger, so it was not delivered")]
     LedgerUnavailable(#[from] LedgerError),
 }
 
@@ -167,11 +153,12 @@ impl FetchRefusal {
             FetchRefusal::ConsentExpired => Outcome::RefusedConsentExpired,
             FetchRefusal::NoRoute(_) => Outcome::RefusedNoRoute,
             FetchRefusal::SubjectNotFound { .. } => Outcome::RefusedSubjectNotFound,
+            FetchRefusal::Misrouted { .. } => Outcome::RefusedMisrouted,
             FetchRefusal::ProviderUnavailable { .. } => Outcome::RefusedProviderUnavailable,
             FetchRefusal::ProviderDeadline { .. } => Outcome::RefusedProviderDeadline,
-            FetchRefusal::InvalidPayload { .. } | FetchRefusal::MinimisationFailed { .. } => {
-                Outcome::RefusedInvalidPayload
-            }
+            FetchRefusal::InvalidPayload { .. }
+            | FetchRefusal::MinimisationFailed { .. }
+            | FetchRefusal::MinimisedPayloadUnencodable { .. } => Outcome::RefusedInvalidPayload,
             FetchRefusal::RegistryUnavailable(_) | FetchRefusal::LedgerUnavailable(_) => {
                 return None;
             }
@@ -211,8 +198,9 @@ impl Pipeline {
             authorization: None,
             provider: String::new(),
         };
-        match self.authorize_call_and_validate(&mut facts).await {
+        match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
+                // Step 10, then 11.
                 let entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
                 let receipt = self.ledger.append(entry).await?;
                 Ok(Delivery {
@@ -229,7 +217,7 @@ impl Pipeline {
                 tracing::info!(
                     consumer = %command.consumer.agency_id(),
                     data_type = %command.data_type.id,
-                    refusal = %refusal,
+                    refusal = %ErrorChain(&refusal),
                     "fetch refused"
                 );
                 Err(refusal)
@@ -237,128 +225,74 @@ impl Pipeline {
         }
     }
 
-    async fn authorize_call_and_validate(
+    /// The steps up to the ledger, in order; `facts` collects what the ledger entry records.
+    async fn run_steps_3_to_9(
         &self,
         facts: &mut TransferFacts<'_>,
     ) -> Result<Vec<u8>, FetchRefusal> {
         let command = facts.command;
-        let consumer = command.consumer.agency_id().as_str();
-        let data_type = &command.data_type.id;
-
         let now = now_unix_seconds();
-
-        // Step 3: deny by default.
-        let authorization = self
-            .registry_index
-            .in_force(consumer, data_type, &command.purpose, now)
-            .ok_or_else(|| FetchRefusal::NoAuthorization {
-                consumer: consumer.to_owned(),
-                data_type: data_type.clone(),
-                purpose: command.purpose.clone(),
-            })?;
-        let allowed_fields = authorization.allowed_fields.clone();
-        let (requires_registration, requires_consent) = (
-            authorization.requires_subject_registration,
-            authorization.requires_consent,
-        );
-        facts.authorization = Some(authorization);
-
-        // Step 4: the persons repertory.
-        if requires_registration
-            && !self
-                .repertory
-                .is_registered(consumer, &facts.subject_pseudonym, now)
-                .await?
-        {
-            return Err(FetchRefusal::SubjectNotRegistered {
-                consumer: consumer.to_owned(),
-            });
-        }
-
-        // Step 5: consent.
-        if requires_consent {
-            self.check_consent(command, &facts.subject_pseudonym, now)
-                .await?;
-        }
-
-        // Step 6: routing.
-        let adapter = self
-            .adapters
-            .get(data_type)
-            .ok_or_else(|| FetchRefusal::NoRoute(data_type.clone()))?;
-        let provider = adapter.route.provider.to_string();
-        facts.provider.clone_from(&provider);
-        if self.registry_index.is_revoked(&provider) {
-            return Err(FetchRefusal::ProviderUnavailable {
-                provider,
-                detail: "its membership is revoked".to_owned(),
-            });
-        }
-
-        // Step 7: the adapter call, under a deadline.
-        let mut request = tonic::Request::new(AdapterFetchRequest {
-            data_type: data_type.clone(),
-            subject: Some(Subject {
-                scheme: command.subject.scheme().as_str().to_owned(),
-                id: command.subject.id().to_owned(),
-            }),
-            purpose: command.purpose.clone(),
-            request_id: command.request_id.clone(),
-            consumer: consumer.to_owned(),
-        });
-        request.set_timeout(self.adapter_deadline);
-        let mut client = adapter.client();
-        let response = tokio::time::timeout(self.adapter_deadline, client.fetch(request))
-            .await
-            .map_err(|_| FetchRefusal::ProviderDeadline {
-                provider: provider.clone(),
-                deadline_ms: self.adapter_deadline.as_millis(),
-            })?
-            .map_err(|status| adapter_status_refusal(&provider, data_type, &status, self))?;
-        let payload_json = response.into_inner().payload_json;
-
-        // Step 8: validation; nothing invalid leaves the broker.
-        let payload = match self.parse_and_validate(&command.data_type, &payload_json) {
-            Ok(payload) => payload,
-            Err(violations) => {
-                tracing::warn!(
-                    provider = %provider,
-                    data_type = %data_type,
-                    violations = ?violations,
-                    "provider payload refused by schema validation"
-                );
-                return Err(FetchRefusal::InvalidPayload {
-                    provider,
-                    data_type: data_type.clone(),
-                    violations,
-                });
-            }
-        };
-
-        // Step 9: minimisation.
-        if allowed_fields.is_everything() {
-            return Ok(payload_json);
-        }
-        let minimised = allowed_fields.project(&payload);
-        let unexpected =
-            allowed_fields.check_minimised(&payload, command.data_type.violations(&minimised));
-        if !unexpected.is_empty() {
-            return Err(FetchRefusal::MinimisationFailed {
-                data_type: data_type.clone(),
-                violations: unexpected,
-            });
-        }
-        Ok(serde_json::to_vec(&minimised).unwrap_or_default())
+        let authorization = facts.authorization.insert(self.authorize(command, now)?);
+        self.check_repertory(command, authorization, &facts.subject_pseudonym, now)
+            .await?;
+        self.check_consent(command, authorization, &facts.subject_pseudonym, now)
+            .await?;
+        let adapter = self.route(command, &mut facts.provider)?;
+        let payload_json = self.call_adapter(command, &adapter).await?;
+        let payload = self.validate(command, &adapter, &payload_json)?;
+        self.minimise(command, authorization, payload, payload_json)
     }
 
-    /// Step 5: a consent in force, from this subject to this consumer, for this purpose and data
-    /// type. Messages never reveal whether a consent id exists for another subject.
-    async fn check_consent(
+    /// Step 3: an authorization in force for consumer × data type × purpose; deny by default.
+    fn authorize(&self, command: &FetchCommand, now: i64) -> Result<Authorization, FetchRefusal> {
+        let consumer = command.consumer.agency_id().as_str();
+        self.registry_index
+            .in_force(consumer, &command.data_type.id, &command.purpose, now)
+            .ok_or_else(|| FetchRefusal::NoAuthorization {
+                consumer: consumer.to_owned(),
+                data_type: command.data_type.id.clone(),
+                purpose: command.purpose.clone(),
+            })
+    }
+
+    /// Step 4: the subject is in the consumer's client list, when the authorization demands it.
+    async fn check_repertory(
         &self,
         command: &FetchCommand,
+        authorization: &Authorization,
         subject_pseudonym: &[u8; 32],
         now: i64,
     ) -> Result<(), FetchRefusal> {
+        if !authorization.requires_subject_registration {
+            return Ok(());
+        }
+        let consumer = command.consumer.agency_id().as_str();
+        if self
+            .repertory
+            .is_registered(consumer, subject_pseudonym, now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(FetchRefusal::SubjectNotRegistered {
+                consumer: consumer.to_owned(),
+            })
+        }
+    }
+
+    /// Step 5: when the authorization demands it, a consent in force from this subject to this
+    /// consumer, for this purpose and data type. Messages never reveal whether a consent id
+    /// exists for another subject.
+    async fn check_consent(
+        &self,
+        command: &FetchCommand,
+        authorization: &Authorization,
+        subject_pseudonym: &[u8; 32],
+        now: i64,
+    ) -> Result<(), FetchRefusal> {
+        if !authorization.requires_consent {
+            return Ok(());
+        }
         if command.consent_id.is_empty() {
             return Err(FetchRefusal::ConsentMissing(
                 "the request quotes no consent_id".to_owned(),
@@ -391,30 +325,111 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The payload as JSON, if it is within the size bound, is JSON, and conforms to the data
-    /// type's schema; otherwise what is wrong with it (no values).
-    fn parse_and_validate(
+    /// Step 6: the adapter routed for the data type, whose provider must not be revoked. Its
+    /// provider is written into `provider` as soon as it is known, for the ledger entry.
+    fn route(
         &self,
-        data_type: &DataType,
+        command: &FetchCommand,
+        provider: &mut String,
+    ) -> Result<RoutedAdapter, FetchRefusal> {
+        let data_type = &command.data_type.id;
+        let adapter = self
+            .adapters
+            .get(data_type)
+            .ok_or_else(|| FetchRefusal::NoRoute(data_type.clone()))?;
+        provider.clone_from(&adapter.route.provider.to_string());
+        if self.registry_index.is_revoked(provider) {
+            return Err(FetchRefusal::ProviderUnavailable {
+                provider: provider.clone(),
+                detail: "its membership is revoked".to_owned(),
+            });
+        }
+        Ok(adapter)
+    }
+
+    /// Step 7: the adapter call, under the deadline.
+    async fn call_adapter(
+        &self,
+        command: &FetchCommand,
+        adapter: &RoutedAdapter,
+    ) -> Result<Vec<u8>, FetchRefusal> {
+        let provider = || adapter.route.provider.to_string();
+        let data_type = || command.data_type.id.clone();
+        adapter
+            .fetch(command, self.adapter_deadline)
+            .await
+            .map_err(|failure| match failure {
+                AdapterFailure::SubjectNotFound => FetchRefusal::SubjectNotFound {
+                    provider: provider(),
+                    data_type: data_type(),
+                },
+                AdapterFailure::DataTypeNotServed => FetchRefusal::Misrouted {
+                    provider: provider(),
+                    data_type: data_type(),
+                },
+                AdapterFailure::Deadline(deadline) => FetchRefusal::ProviderDeadline {
+                    provider: provider(),
+                    deadline_ms: deadline.as_millis(),
+                },
+                AdapterFailure::Unavailable(detail) => FetchRefusal::ProviderUnavailable {
+                    provider: provider(),
+                    detail,
+                },
+            })
+    }
+
+    /// Step 8: the payload against the data type's schema; nothing invalid leaves the broker.
+    fn validate(
+        &self,
+        command: &FetchCommand,
+        adapter: &RoutedAdapter,
         payload_json: &[u8],
-    ) -> Result<serde_json::Value, Vec<SchemaViolation>> {
-        let violation = |keyword: &str| {
-            vec![SchemaViolation {
-                instance_pointer: String::new(),
-                keyword: keyword.to_owned(),
-            }]
-        };
-        if payload_json.len() > self.max_payload_bytes {
-            return Err(violation("maxPayloadBytes"));
+    ) -> Result<serde_json::Value, FetchRefusal> {
+        let data_type = &command.data_type;
+        data_type
+            .validate_payload(payload_json, self.max_payload_bytes)
+            .map_err(|violations| {
+                let provider = adapter.route.provider.to_string();
+                tracing::warn!(
+                    provider = %provider,
+                    data_type = %data_type.id,
+                    violations = ?violations,
+                    "provider payload refused by schema validation"
+                );
+                FetchRefusal::InvalidPayload {
+                    provider,
+                    data_type: data_type.id.clone(),
+                    violations,
+                }
+            })
+    }
+
+    /// Step 9: only the fields the authorization allows; the whole payload as received when it
+    /// allows everything.
+    fn minimise(
+        &self,
+        command: &FetchCommand,
+        authorization: &Authorization,
+        payload: serde_json::Value,
+        payload_json: Vec<u8>,
+    ) -> Result<Vec<u8>, FetchRefusal> {
+        let allowed_fields = &authorization.allowed_fields;
+        if allowed_fields.is_everything() {
+            return Ok(payload_json);
         }
-        let payload: serde_json::Value =
-            serde_json::from_slice(payload_json).map_err(|_| violation("json"))?;
-        let violations = data_type.violations(&payload);
-        if violations.is_empty() {
-            Ok(payload)
-        } else {
-            Err(violations)
+        let data_type = &command.data_type;
+        let minimised = allowed_fields.project(&payload);
+        let unexpected = allowed_fields.check_minimised(&payload, data_type.violations(&minimised));
+        if !unexpected.is_empty() {
+            return Err(FetchRefusal::MinimisationFailed {
+                data_type: data_type.id.clone(),
+                violations: unexpected,
+            });
         }
+        serde_json::to_vec(&minimised).map_err(|error| FetchRefusal::MinimisedPayloadUnencodable {
+            data_type: data_type.id.clone(),
+            detail: error.to_string(),
+        })
     }
 
     fn entry(
@@ -451,34 +466,6 @@ impl Pipeline {
             outcome,
             refusal_reason: refusal_reason.to_owned(),
         }
-    }
-}
-
-/// How an adapter's gRPC status becomes a refusal. The adapter's own message is not relayed:
-/// it is outside our control and might carry personal data.
-fn adapter_status_refusal(
-    provider: &str,
-    data_type: &str,
-    status: &tonic::Status,
-    pipeline: &Pipeline,
-) -> FetchRefusal {
-    match status.code() {
-        Code::NotFound => FetchRefusal::SubjectNotFound {
-            provider: provider.to_owned(),
-            data_type: data_type.to_owned(),
-        },
-        Code::DeadlineExceeded | Code::Cancelled => FetchRefusal::ProviderDeadline {
-            provider: provider.to_owned(),
-            deadline_ms: pipeline.adapter_deadline.as_millis(),
-        },
-        Code::Unavailable => FetchRefusal::ProviderUnavailable {
-            provider: provider.to_owned(),
-            detail: "the adapter cannot be reached or refused the connection".to_owned(),
-        },
-        code => FetchRefusal::ProviderUnavailable {
-            provider: provider.to_owned(),
-            detail: format!("the adapter answered with gRPC code {code:?}"),
-        },
     }
 }
 

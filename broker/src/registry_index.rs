@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::error_chain::ErrorChain;
 use crate::registry::Authorization;
 use crate::store::{RegistryStore, StoreError};
 
@@ -66,7 +67,12 @@ impl RegistryIndex {
         let refreshing = index.clone();
         refresh_periodically("the registry index", move || {
             let refreshing = refreshing.clone();
-            async move { refreshing.reload().await }
+            async move {
+                refreshing
+                    .reload()
+                    .await
+                    .map_err(|error| ErrorChain(&error).to_string())
+            }
         });
         Ok(index)
     }

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use kruispunt_adapter::auth::RequestGate;
-use kruispunt_adapter::identity::AgencyIdentity;
-use tonic::Status;
+use kruispunt_adapter::identity::{AgencyId, AgencyIdentity};
 
 use crate::registry_index::RegistryIndex;
 
@@ -23,14 +22,23 @@ impl RefuseRevokedAgencies {
     }
 }
 
+/// The caller's membership is revoked (`UNAUTHENTICATED`, mapped in `api::status`).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the membership of agency {agency} is revoked")]
+pub struct AgencyRevoked {
+    /// The revoked agency.
+    pub agency: AgencyId,
+}
+
 impl RequestGate for RefuseRevokedAgencies {
-    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status> {
+    type Refusal = AgencyRevoked;
+
+    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), AgencyRevoked> {
         match extensions.get::<Arc<AgencyIdentity>>() {
             Some(identity) if self.index.is_revoked(identity.agency_id().as_str()) => {
-                Err(Status::unauthenticated(format!(
-                    "the membership of agency {} is revoked",
-                    identity.agency_id()
-                )))
+                Err(AgencyRevoked {
+                    agency: identity.agency_id().clone(),
+                })
             }
             _ => Ok(()),
         }

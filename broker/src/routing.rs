@@ -1,7 +1,9 @@
-//! Routing (SPEC step 6): which provider adapter serves a data type, and a ready gRPC client for
-//! it. Clients are made once per route, connect lazily over mutual TLS, and pin the provider's
+//! Routing (SPEC steps 6 and 7): which provider adapter serves a data type, and the call to it.
+//! Clients are made once per route, connect lazily over mutual TLS, and pin the provider's
 //! agency identity, so an adapter with another agency's certificate cannot answer. Each route
-//! keeps a few connections and spreads requests over them.
+//! keeps a few connections and spreads requests over them. [`RoutedAdapter::fetch`] is the
+//! broker's side of the adapter hop: it builds the generated request, enforces the deadline,
+//! and reads the adapter's status code as an [`AdapterFailure`] (the table in `adapter.proto`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +12,12 @@ use std::time::Duration;
 
 use kruispunt_adapter::tls::{MutualTlsClient, TlsError};
 use kruispunt_proto::v1::adapter_client::AdapterClient;
+use kruispunt_proto::v1::{AdapterFetchRequest, Subject};
+use tonic::Code;
 use tonic::transport::Channel;
+
+use crate::error_chain::ErrorChain;
+use crate::fetch_command::FetchCommand;
 
 use crate::registry::Route;
 use crate::registry_index::refresh_periodically;
@@ -32,11 +39,74 @@ pub struct RoutedAdapter {
     next: Arc<AtomicUsize>,
 }
 
+/// Why the adapter call gave no payload. The adapter's own message is never kept: it is outside
+/// our control and might carry personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterFailure {
+    /// `NOT_FOUND`: the register holds no record of the subject.
+    #[error("the register holds no record of this subject")]
+    SubjectNotFound,
+    /// `UNIMPLEMENTED`: the adapter does not serve the data type; the route is wrong.
+    #[error("the adapter does not serve this data type")]
+    DataTypeNotServed,
+    /// No answer within the deadline (ours, or the adapter's `DEADLINE_EXCEEDED`).
+    #[error("no answer within {} ms", .0.as_millis())]
+    Deadline(Duration),
+    /// The adapter cannot be reached, refused the connection, or failed otherwise.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 impl RoutedAdapter {
     /// A client for the provider's adapter (round-robin over the connections).
-    pub fn client(&self) -> AdapterClient<Channel> {
+    fn client(&self) -> AdapterClient<Channel> {
         let position = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
         self.clients[position].clone()
+    }
+
+    /// Step 7: asks the adapter for `command`'s data, within `deadline`. The deadline is sent
+    /// along (`grpc-timeout`), so the adapter can give up when the broker does, and enforced
+    /// here, so a silent adapter cannot hold the request longer.
+    pub async fn fetch(
+        &self,
+        command: &FetchCommand,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, AdapterFailure> {
+        let mut request = tonic::Request::new(AdapterFetchRequest {
+            data_type: command.data_type.id.clone(),
+            subject: Some(Subject {
+                scheme: command.subject.scheme().as_str().to_owned(),
+                id: command.subject.id().to_owned(),
+            }),
+            purpose: command.purpose.clone(),
+            request_id: command.request_id.clone(),
+            consumer: command.consumer.agency_id().to_string(),
+        });
+        request.set_timeout(deadline);
+        let mut client = self.client();
+        match tokio::time::timeout(deadline, client.fetch(request)).await {
+            Err(_elapsed) => Err(AdapterFailure::Deadline(deadline)),
+            Ok(Ok(response)) => Ok(response.into_inner().payload_json),
+            Ok(Err(status)) => Err(adapter_failure(status.code(), deadline)),
+        }
+    }
+}
+
+/// The adapter's status code, read as `adapter.proto` defines it.
+fn adapter_failure(code: Code, deadline: Duration) -> AdapterFailure {
+    match code {
+        Code::NotFound => AdapterFailure::SubjectNotFound,
+        Code::Unimplemented => AdapterFailure::DataTypeNotServed,
+        Code::DeadlineExceeded | Code::Cancelled => AdapterFailure::Deadline(deadline),
+        Code::Unavailable => AdapterFailure::Unavailable(
+            "the adapter cannot be reached or refused the connection".to_owned(),
+        ),
+        Code::InvalidArgument => AdapterFailure::Unavailable(
+            "the adapter refused the subject identifier the broker validated".to_owned(),
+        ),
+        code => {
+            AdapterFailure::Unavailable(format!("the adapter answered with gRPC code {code:?}"))
+        }
     }
 }
 
@@ -60,6 +130,13 @@ impl AdapterDirectory {
 
     /// Adds or replaces the route of `route.data_type`.
     pub fn set(&self, route: Route) -> Result<(), TlsError> {
+        self.install(self.prepare(route)?);
+        Ok(())
+    }
+
+    /// The clients of `route`, ready to [`install`](Self::install): building them checks the
+    /// endpoint without changing the table.
+    pub fn prepare(&self, route: Route) -> Result<RoutedAdapter, TlsError> {
         let clients = (0..CONNECTIONS_PER_ADAPTER)
             .map(|_| {
                 let channel = self.tls.channel(
@@ -71,16 +148,19 @@ impl AdapterDirectory {
                     .max_decoding_message_size(self.max_payload_bytes.saturating_add(1024)))
             })
             .collect::<Result<Vec<_>, TlsError>>()?;
-        let routed = RoutedAdapter {
-            route: route.clone(),
+        Ok(RoutedAdapter {
+            route,
             clients: clients.into(),
             next: Arc::default(),
-        };
+        })
+    }
+
+    /// Puts a prepared route into the table, replacing any route of its data type.
+    pub fn install(&self, routed: RoutedAdapter) {
         self.routes
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(route.data_type, routed);
-        Ok(())
+            .insert(routed.route.data_type.clone(), routed);
     }
 
     /// Makes the table equal to `routes` (the `routes` table): new or changed routes get fresh
@@ -115,7 +195,10 @@ impl AdapterDirectory {
         refresh_periodically("the routes", move || {
             let (directory, store) = (directory.clone(), store.clone());
             async move {
-                let routes = store.routes().await.map_err(|error| error.to_string())?;
+                let routes = store
+                    .routes()
+                    .await
+                    .map_err(|error| ErrorChain(&error).to_string())?;
                 directory
                     .sync(routes)
                     .map_err(|(data_type, error)| format!("route of {data_type}: {error}"))

@@ -18,10 +18,13 @@ use tower::{Layer, Service};
 use crate::identity::{AgencyIdentity, Role};
 use crate::tls::PeerAuthentication;
 
-/// Admits a request, or refuses it with a status, from its extensions alone.
+/// Admits a request, or refuses it, from its extensions alone.
 pub trait RequestGate: Clone {
-    /// `Ok` to pass the request on; `Err` to answer it with that status.
-    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status>;
+    /// Why a request is refused; the component that owns the gate decides its gRPC status.
+    type Refusal: Into<Status>;
+
+    /// `Ok` to pass the request on; `Err` to answer it with the refusal's status.
+    fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Self::Refusal>;
 }
 
 /// A tower layer applying a [`RequestGate`] to every request.
@@ -72,7 +75,7 @@ where
     fn call(&mut self, mut request: http::Request<RequestBody>) -> Self::Future {
         match self.gate.admit(request.extensions_mut()) {
             Ok(()) => Either::Left(self.inner.call(request)),
-            Err(status) => Either::Right(ready(Ok(status.into_http()))),
+            Err(refusal) => Either::Right(ready(Ok(refusal.into().into_http()))),
         }
     }
 }
@@ -83,6 +86,8 @@ where
 pub struct AuthenticatePeer;
 
 impl RequestGate for AuthenticatePeer {
+    type Refusal = Status;
+
     fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status> {
         let refusal = match extensions.get::<PeerAuthentication>() {
             Some(PeerAuthentication::Verified(identity)) => {

@@ -114,6 +114,31 @@ impl<S: AuthenticSource> AdapterService<S> {
             served,
         }
     }
+
+    /// The source's view of a broker request, once it names a served data type and a
+    /// well-formed subject.
+    fn source_request(
+        &self,
+        request: AdapterFetchRequest,
+    ) -> Result<SourceRequest, AdapterRefusal> {
+        if !self
+            .served
+            .iter()
+            .any(|served| served.id == request.data_type)
+        {
+            return Err(AdapterRefusal::DataTypeNotServed(request.data_type));
+        }
+        let subject = request.subject.ok_or(AdapterRefusal::SubjectMissing)?;
+        let subject = parse_subject(&subject.scheme, &subject.id)
+            .map_err(|error| AdapterRefusal::SubjectMalformed(error.to_string()))?;
+        Ok(SourceRequest {
+            data_type: request.data_type,
+            subject,
+            purpose: request.purpose,
+            request_id: request.request_id,
+            consumer: request.consumer,
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -124,32 +149,12 @@ impl<S: AuthenticSource> Adapter for AdapterService<S> {
     ) -> Result<Response<AdapterFetchResponse>, Status> {
         require_role(&request, Role::Broker)?;
         let request = request.into_inner();
-        if !self
-            .served
-            .iter()
-            .any(|served| served.id == request.data_type)
-        {
-            return Err(Status::not_found(format!(
-                "this adapter does not serve data type {:?}",
-                request.data_type
-            )));
-        }
-        let subject = request
-            .subject
-            .ok_or_else(|| Status::invalid_argument("subject is required"))?;
-        let subject = parse_subject(&subject.scheme, &subject.id)
-            .map_err(|error| Status::invalid_argument(error.to_string()))?;
-        let source_request = SourceRequest {
-            data_type: request.data_type,
-            subject,
-            purpose: request.purpose,
-            request_id: request.request_id,
-            consumer: request.consumer,
-        };
-        match self.source.fetch(source_request).await {
-            Ok(payload_json) => Ok(Response::new(AdapterFetchResponse { payload_json })),
-            Err(error) => Err(source_error_status(&error)),
-        }
+        let source_request = self.source_request(request)?;
+        self.source
+            .fetch(source_request)
+            .await
+            .map(|payload_json| Response::new(AdapterFetchResponse { payload_json }))
+            .map_err(|error| AdapterRefusal::Source(error).into())
     }
 
     async fn describe(
@@ -164,11 +169,36 @@ impl<S: AuthenticSource> Adapter for AdapterService<S> {
     }
 }
 
-/// The one mapping from [`SourceError`] to gRPC status codes.
-fn source_error_status(error: &SourceError) -> Status {
-    match error {
-        SourceError::SubjectNotFound => Status::not_found(error.to_string()),
-        SourceError::Unavailable(_) => Status::unavailable(error.to_string()),
-        SourceError::Internal(_) => Status::internal(error.to_string()),
+/// Why the adapter refuses a request, before or from its source.
+#[derive(Debug, thiserror::Error)]
+enum AdapterRefusal {
+    /// The request names a data type this adapter does not serve: the broker's route is wrong.
+    #[error("this adapter does not serve data type {0:?}")]
+    DataTypeNotServed(String),
+    /// The request carries no subject.
+    #[error("subject is required")]
+    SubjectMissing,
+    /// The subject identifier is malformed.
+    #[error("subject: {0}")]
+    SubjectMalformed(String),
+    /// The source itself could not answer.
+    #[error(transparent)]
+    Source(SourceError),
+}
+
+/// The one mapping from an adapter's refusals to gRPC status codes: the table in
+/// `proto/kruispunt/v1/adapter.proto`, which the broker reads back.
+impl From<AdapterRefusal> for Status {
+    fn from(refusal: AdapterRefusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            AdapterRefusal::DataTypeNotServed(_) => Status::unimplemented(message),
+            AdapterRefusal::SubjectMissing | AdapterRefusal::SubjectMalformed(_) => {
+                Status::invalid_argument(message)
+            }
+            AdapterRefusal::Source(SourceError::SubjectNotFound) => Status::not_found(message),
+            AdapterRefusal::Source(SourceError::Unavailable(_)) => Status::unavailable(message),
+            AdapterRefusal::Source(SourceError::Internal(_)) => Status::internal(message),
+        }
     }
 }

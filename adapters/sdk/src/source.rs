@@ -18,7 +18,8 @@ pub struct ServedDataType {
 /// One data request, already authenticated (the caller is the broker) and well-formed.
 #[derive(Debug, Clone)]
 pub struct SourceRequest {
-    /// The requested data type; always one the source declared in [`AuthenticSource::data_types`].
+    /// The requested data type; always one the source declared in [`AuthenticSource::data_types`]
+    /// (the SDK answers a request for any other with `UNIMPLEMENTED` before the source sees it).
     pub data_type: String,
     /// Whom the data is about (scheme and checksum already validated).
     pub subject: SubjectId,

@@ -7,7 +7,6 @@ use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_server::Audit;
 use tonic::{Request, Response, Status};
 
-use super::BrokerStatus;
 use super::status::invalid_argument;
 use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer};
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
@@ -37,10 +36,7 @@ impl AuditService {
     }
 
     async fn durable_size(&self) -> Result<u64, Status> {
-        self.ledger
-            .durable_size()
-            .await
-            .map_err(BrokerStatus::into_status)
+        Ok(self.ledger.durable_size().await?)
     }
 
     fn checkpoint_message(
@@ -62,11 +58,9 @@ impl AuditService {
         self.ledger
             .reader()
             .latest_checkpoint()
-            .await
-            .map_err(BrokerStatus::into_status)?
-            .ok_or_else(|| {
-                Status::unavailable("no checkpoint has been signed yet; retry in a second")
-            })
+            .await?
+            .ok_or(LedgerError::NoCheckpointYet)
+            .map_err(Status::from)
     }
 
     async fn check_within_durable(&self, size: u64, what: &str) -> Result<(), Status> {
@@ -76,7 +70,7 @@ impl AuditService {
                 durable_size,
                 what: what.to_owned(),
             }
-            .into_status());
+            .into());
         }
         Ok(())
     }
@@ -102,10 +96,7 @@ impl AuditService {
         }
         let checkpoint = self.latest_checkpoint().await?;
         let reader = self.ledger.reader();
-        let mut stored = reader
-            .query(&filter, page_size + 1)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let mut stored = reader.query(&filter, page_size + 1).await?;
         let more = stored.len() > page_size as usize;
         stored.truncate(page_size as usize);
         let next_page_token = if more {
@@ -121,8 +112,7 @@ impl AuditService {
             let proof = if entry.leaf_index < checkpoint.tree_size {
                 reader
                     .inclusion_proof(entry.leaf_index, checkpoint.tree_size)
-                    .await
-                    .map_err(BrokerStatus::into_status)?
+                    .await?
             } else {
                 Vec::new()
             };
@@ -142,7 +132,7 @@ fn transfer_record(
     checkpoint_size: u64,
 ) -> Result<proto::TransferRecord, Status> {
     let entry = LedgerEntry::decode(&stored.entry).map_err(|error| {
-        Status::internal(format!(
+        LedgerError::Inconsistent(format!(
             "ledger entry {} cannot be decoded ({error}); run `kruispunt ledger verify`",
             stored.leaf_index
         ))
@@ -203,17 +193,15 @@ impl Audit for AuditService {
         self.check_within_durable(tree_size, &format!("tree size {tree_size}"))
             .await?;
         let reader = self.ledger.reader();
-        let hashes = reader
-            .inclusion_proof(request.index, tree_size)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let hashes = reader.inclusion_proof(request.index, tree_size).await?;
         let entry = reader
             .entries(request.index, 1)
-            .await
-            .map_err(BrokerStatus::into_status)?
+            .await?
             .into_iter()
             .next()
-            .ok_or_else(|| Status::internal("a proven entry is missing from the ledger"))?;
+            .ok_or_else(|| {
+                LedgerError::Inconsistent("a proven entry is missing from the ledger".to_owned())
+            })?;
         Ok(Response::new(proto::InclusionProof {
             index: request.index,
             tree_size,
@@ -234,8 +222,7 @@ impl Audit for AuditService {
             .ledger
             .reader()
             .consistency_proof(request.old_size, request.new_size)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         Ok(Response::new(proto::ConsistencyProof {
             old_size: request.old_size,
             new_size: request.new_size,
@@ -312,8 +299,7 @@ impl Audit for AuditService {
             .ledger
             .reader()
             .entries(request.start_index, count)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         Ok(Response::new(proto::GetEntriesResponse {
             entries: entries
                 .into_iter()
@@ -340,8 +326,7 @@ impl Audit for AuditService {
             .ledger
             .reader()
             .checkpoints(request.from_tree_size, limit)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         let durable_size = self.durable_size().await?;
         Ok(Response::new(proto::ListCheckpointsResponse {
             checkpoints: checkpoints

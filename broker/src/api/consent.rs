@@ -9,7 +9,7 @@ use rand_core::RngCore;
 use tonic::{Request, Response, Status};
 
 use super::status::invalid_argument;
-use super::{BrokerStatus, subject_pseudonym};
+use super::subject_pseudonym;
 use crate::catalog::Catalog;
 use crate::ledger::entry::SubjectPseudonymizer;
 use crate::registry::{Consent, check_text, now_unix_seconds};
@@ -103,10 +103,7 @@ impl ConsentApi for ConsentService {
             revoked_at: None,
             recorded_by: keeper.agency_id().to_string(),
         };
-        self.store
-            .insert(&consent)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        self.store.insert(&consent).await?;
         Ok(Response::new(consent_message(consent)))
     }
 
@@ -117,11 +114,7 @@ impl ConsentApi for ConsentService {
         require_any_role(&request, CONSENT_KEEPERS)?;
         let id = request.into_inner().id;
         check_text("id", &id, 128, true).map_err(invalid_argument)?;
-        let consent = self
-            .store
-            .revoke(&id, now_unix_seconds())
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let consent = self.store.revoke(&id, now_unix_seconds()).await?;
         Ok(Response::new(consent_message(consent)))
     }
 
@@ -132,11 +125,7 @@ impl ConsentApi for ConsentService {
         require_any_role(&request, CONSENT_KEEPERS)?;
         let subject_pseudonym =
             subject_pseudonym(&self.pseudonymizer, request.into_inner().subject)?;
-        let consents = self
-            .store
-            .of_subject(&subject_pseudonym)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let consents = self.store.of_subject(&subject_pseudonym).await?;
         Ok(Response::new(proto::ListConsentsResponse {
             consents: consents.into_iter().map(consent_message).collect(),
         }))

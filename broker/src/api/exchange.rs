@@ -8,10 +8,10 @@ use kruispunt_proto::v1::exchange_server::Exchange;
 use kruispunt_proto::v1::{AuditReceipt, FetchRequest, FetchResponse};
 use tonic::{Request, Response, Status};
 
-use super::BrokerStatus;
 use super::status::invalid_argument;
 use crate::catalog::Catalog;
-use crate::pipeline::{FetchCommand, Pipeline};
+use crate::fetch_command::FetchCommand;
+use crate::pipeline::Pipeline;
 use crate::registry::check_text;
 
 /// Longest purpose, in characters.
@@ -69,11 +69,7 @@ impl Exchange for ExchangeService {
             request_id: request.request_id,
             consent_id: request.consent_id,
         };
-        let delivery = self
-            .pipeline
-            .fetch(command)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let delivery = self.pipeline.fetch(command).await?;
         Ok(Response::new(FetchResponse {
             payload_json: delivery.payload_json,
             provider: delivery.provider,

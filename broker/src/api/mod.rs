@@ -10,7 +10,6 @@ mod status;
 
 use kruispunt_adapter::subject::parse_subject;
 use kruispunt_proto::v1 as proto;
-pub use status::BrokerStatus;
 use status::invalid_argument;
 use tonic::Status;
 

@@ -7,7 +7,6 @@ use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::registry_server::Registry;
 use tonic::{Request, Response, Status};
 
-use super::BrokerStatus;
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
@@ -60,10 +59,7 @@ impl RegistryService {
 
     /// Rebuilds the in-memory index so the change applies to the very next request.
     async fn reload_index(&self) -> Result<(), Status> {
-        self.registry_index
-            .reload()
-            .await
-            .map_err(BrokerStatus::into_status)
+        Ok(self.registry_index.reload().await?)
     }
 
     fn known_data_type(&self, id: &str) -> Result<(), Status> {
@@ -144,10 +140,7 @@ impl Registry for RegistryService {
         };
         check_text("display_name", &agency.display_name, MAX_TEXT_CHARS, true)
             .map_err(invalid_argument)?;
-        self.store
-            .insert_agency(&agency)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        self.store.insert_agency(&agency).await?;
         Ok(Response::new(agency_message(agency)))
     }
 
@@ -156,11 +149,7 @@ impl Registry for RegistryService {
         request: Request<proto::ListAgenciesRequest>,
     ) -> Result<Response<proto::ListAgenciesResponse>, Status> {
         require_role(&request, Role::Operator)?;
-        let agencies = self
-            .store
-            .agencies()
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let agencies = self.store.agencies().await?;
         Ok(Response::new(proto::ListAgenciesResponse {
             agencies: agencies.into_iter().map(agency_message).collect(),
         }))
@@ -175,8 +164,7 @@ impl Registry for RegistryService {
         let agency = self
             .store
             .revoke_agency(id.as_str(), now_unix_seconds())
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         self.reload_index().await?;
         Ok(Response::new(agency_message(agency)))
     }
@@ -216,14 +204,14 @@ impl Registry for RegistryService {
             provider: agency_id("provider", &route.provider)?,
             endpoint: route.endpoint,
         };
-        // Validate the endpoint (and build the client) before storing anything.
-        self.adapters
-            .set(route.clone())
+        // Check the endpoint (and build the clients) before storing anything; change the
+        // routing table only once the database holds the route.
+        let routed = self
+            .adapters
+            .prepare(route.clone())
             .map_err(|error| invalid_argument(error.to_string()))?;
-        self.store
-            .upsert_route(&route)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        self.store.upsert_route(&route).await?;
+        self.adapters.install(routed);
         Ok(Response::new(route_message(route)))
     }
 
@@ -232,11 +220,7 @@ impl Registry for RegistryService {
         request: Request<proto::ListRoutesRequest>,
     ) -> Result<Response<proto::ListRoutesResponse>, Status> {
         require_role(&request, Role::Operator)?;
-        let routes = self
-            .store
-            .routes()
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let routes = self.store.routes().await?;
         Ok(Response::new(proto::ListRoutesResponse {
             routes: routes.into_iter().map(route_message).collect(),
         }))
@@ -281,11 +265,7 @@ impl Registry for RegistryService {
             valid_from,
             valid_until,
         };
-        let authorization = self
-            .store
-            .insert_authorization(&grant)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        let authorization = self.store.insert_authorization(&grant).await?;
         self.reload_index().await?;
         Ok(Response::new(authorization_message(authorization)))
     }
@@ -299,8 +279,7 @@ impl Registry for RegistryService {
         let authorizations = self
             .store
             .authorizations((!consumer.is_empty()).then_some(consumer.as_str()))
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         Ok(Response::new(proto::ListAuthorizationsResponse {
             authorizations: authorizations
                 .into_iter()
@@ -318,8 +297,7 @@ impl Registry for RegistryService {
         let authorization = self
             .store
             .revoke_authorization(id, now_unix_seconds())
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         self.reload_index().await?;
         Ok(Response::new(authorization_message(authorization)))
     }
@@ -343,10 +321,7 @@ impl Registry for RegistryService {
             valid_from,
             valid_until,
         };
-        self.repertory
-            .register(&registration, now)
-            .await
-            .map_err(BrokerStatus::into_status)?;
+        self.repertory.register(&registration, now).await?;
         Ok(Response::new(proto::SubjectRegistration {
             consumer: registration.consumer.to_string(),
             capacity: registration.capacity,
@@ -372,8 +347,7 @@ impl Registry for RegistryService {
                 (!request.capacity.is_empty()).then_some(request.capacity.as_str()),
                 now_unix_seconds(),
             )
-            .await
-            .map_err(BrokerStatus::into_status)?;
+            .await?;
         Ok(Response::new(proto::UnregisterSubjectResponse {
             ended: u32::try_from(ended).unwrap_or(u32::MAX),
         }))

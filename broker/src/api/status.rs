@@ -1,21 +1,19 @@
-//! The one place where domain errors become gRPC status codes.
+//! The one place where domain errors become gRPC status codes: each domain error converts
+//! with `From`, so the services write `?` and nothing else. The status message is the error
+//! and its chain of causes.
 
 use tonic::Status;
 
+use crate::error_chain::ErrorChain;
 use crate::ledger::LedgerError;
 use crate::pipeline::FetchRefusal;
+use crate::revocation::AgencyRevoked;
 use crate::store::StoreError;
 
-/// Conversion of a domain error into the gRPC status a client sees.
-pub trait BrokerStatus {
-    /// The status.
-    fn into_status(self) -> Status;
-}
-
-impl BrokerStatus for FetchRefusal {
-    fn into_status(self) -> Status {
-        let message = self.to_string();
-        match self {
+impl From<FetchRefusal> for Status {
+    fn from(refusal: FetchRefusal) -> Self {
+        let message = ErrorChain(&refusal).to_string();
+        match refusal {
             FetchRefusal::NoAuthorization { .. }
             | FetchRefusal::SubjectNotRegistered { .. }
             | FetchRefusal::ConsentMissing(_)
@@ -23,25 +21,29 @@ impl BrokerStatus for FetchRefusal {
             | FetchRefusal::ConsentExpired => Status::permission_denied(message),
             FetchRefusal::SubjectNotFound { .. } => Status::not_found(message),
             FetchRefusal::NoRoute(_)
+            | FetchRefusal::Misrouted { .. }
             | FetchRefusal::ProviderUnavailable { .. }
             | FetchRefusal::RegistryUnavailable(_)
             | FetchRefusal::LedgerUnavailable(_) => Status::unavailable(message),
             FetchRefusal::ProviderDeadline { .. } => Status::deadline_exceeded(message),
-            FetchRefusal::InvalidPayload { .. } | FetchRefusal::MinimisationFailed { .. } => {
-                Status::internal(message)
-            }
+            FetchRefusal::InvalidPayload { .. }
+            | FetchRefusal::MinimisationFailed { .. }
+            | FetchRefusal::MinimisedPayloadUnencodable { .. } => Status::internal(message),
         }
     }
 }
 
-impl BrokerStatus for StoreError {
-    fn into_status(self) -> Status {
-        let message = self.to_string();
-        match self {
-            StoreError::AlreadyExists(_) => Status::already_exists(message),
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Self {
+        let message = ErrorChain(&error).to_string();
+        match error {
+            StoreError::AlreadyExists { .. } => Status::already_exists(message),
             StoreError::NotFound(_) => Status::not_found(message),
             StoreError::Unavailable(_) => Status::unavailable(message),
-            StoreError::Database(_) | StoreError::Open(_) => Status::internal(message),
+            StoreError::Database(_)
+            | StoreError::Open { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::Encode { .. } => Status::internal(message),
         }
     }
 }
@@ -51,17 +53,24 @@ pub(crate) fn invalid_argument(message: impl Into<String>) -> Status {
     Status::invalid_argument(message.into())
 }
 
-impl BrokerStatus for LedgerError {
-    fn into_status(self) -> Status {
-        let message = self.to_string();
-        match self {
+impl From<LedgerError> for Status {
+    fn from(error: LedgerError) -> Self {
+        let message = ErrorChain(&error).to_string();
+        match error {
             LedgerError::Proof(_) => Status::invalid_argument(message),
             LedgerError::BeyondTree { .. } => Status::out_of_range(message),
-            LedgerError::Store(store_error) => store_error.into_status(),
-            LedgerError::WriterStopped | LedgerError::NotSequenced { .. } => {
-                Status::unavailable(message)
-            }
+            LedgerError::Store(store_error) => store_error.into(),
+            LedgerError::WriterStopped
+            | LedgerError::NotSequenced { .. }
+            | LedgerError::NoCheckpointYet => Status::unavailable(message),
             LedgerError::Inconsistent(_) | LedgerError::Secret { .. } => Status::internal(message),
         }
+    }
+}
+
+/// A revoked agency is not authenticated any more (SPEC step 1).
+impl From<AgencyRevoked> for Status {
+    fn from(refusal: AgencyRevoked) -> Self {
+        Status::unauthenticated(refusal.to_string())
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::sequencing::to_sql_index;
 use super::{LedgerError, TreeHead};
+use crate::error_chain::ErrorChain;
 use crate::transparency::{Checkpoint, NoteSigner, sign_checkpoint};
 
 /// Checkpoints are at most this far apart while the ledger grows.
@@ -42,7 +43,9 @@ impl Checkpointer {
             if self.last_size != Some(head.size) {
                 match self.sign_and_store(head).await {
                     Ok(()) => self.last_size = Some(head.size),
-                    Err(error) => tracing::error!(%error, "storing a checkpoint failed"),
+                    Err(error) => {
+                        tracing::error!(error = %ErrorChain(&error), "storing a checkpoint failed")
+                    }
                 }
             }
             tokio::time::sleep(CHECKPOINT_INTERVAL).await;

@@ -33,6 +33,8 @@ pub enum Outcome {
     RefusedNoRoute,
     /// Refused: the provider has no record of the subject.
     RefusedSubjectNotFound,
+    /// Refused: the routed provider does not serve the data type (a misconfigured route).
+    RefusedMisrouted,
     /// Refused: the provider adapter could not be reached or failed.
     RefusedProviderUnavailable,
     /// Refused: the provider adapter did not answer within the deadline.
@@ -43,7 +45,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Delivered,
         Outcome::RefusedNoAuthorization,
         Outcome::RefusedSubjectNotRegistered,
@@ -52,6 +54,7 @@ impl Outcome {
         Outcome::RefusedConsentExpired,
         Outcome::RefusedNoRoute,
         Outcome::RefusedSubjectNotFound,
+        Outcome::RefusedMisrouted,
         Outcome::RefusedProviderUnavailable,
         Outcome::RefusedProviderDeadline,
         Outcome::RefusedInvalidPayload,
@@ -68,6 +71,7 @@ impl Outcome {
             Outcome::RefusedConsentExpired => "refused.consent_expired",
             Outcome::RefusedNoRoute => "refused.no_route",
             Outcome::RefusedSubjectNotFound => "refused.subject_not_found",
+            Outcome::RefusedMisrouted => "refused.misrouted",
             Outcome::RefusedProviderUnavailable => "refused.provider_unavailable",
             Outcome::RefusedProviderDeadline => "refused.provider_deadline",
             Outcome::RefusedInvalidPayload => "refused.invalid_payload",

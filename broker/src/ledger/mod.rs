@@ -57,7 +57,7 @@ pub struct TreeHead {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LedgerError {
     /// The database refused or failed.
-    #[error("ledger storage: {0}")]
+    #[error("ledger storage")]
     Store(#[from] StoreError),
     /// The ledger writer is gone (shutdown or a fatal error): the thread on SQLite, the queue
     /// task on PostgreSQL.
@@ -83,6 +83,10 @@ pub enum LedgerError {
         /// What was asked.
         what: String,
     },
+    /// No checkpoint has been signed yet (the checkpointer signs within a second of the first
+    /// entry).
+    #[error("no checkpoint has been signed yet; retry in a second")]
+    NoCheckpointYet,
     /// The stored tree is inconsistent with itself.
     #[error("the stored ledger is inconsistent: {0}")]
     Inconsistent(String),

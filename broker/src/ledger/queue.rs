@@ -17,6 +17,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::writer::AppendJob;
 use super::{LedgerError, Receipt};
+use crate::error_chain::ErrorChain;
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::Hash;
@@ -82,7 +83,7 @@ impl QueueWriter {
                         self.waiting.changed.notify_one();
                     }
                     Err(error) => {
-                        tracing::error!(%error, entries = chunk.len(), "queueing ledger entries failed; refusing them");
+                        tracing::error!(error = %ErrorChain(&error), entries = chunk.len(), "queueing ledger entries failed; refusing them");
                         for reply in chunk_replies {
                             let _ = reply.send(Err(LedgerError::Store(error.clone())));
                         }
@@ -136,7 +137,7 @@ impl ReceiptPoller {
                 self.waiting.changed.notified().await;
             }
             if let Err(error) = self.resolve_sequenced().await {
-                tracing::warn!(%error, "reading sequenced ledger entries failed; retrying");
+                tracing::warn!(error = %ErrorChain(&error), "reading sequenced ledger entries failed; retrying");
                 tokio::time::sleep(FALLBACK_POLL).await;
                 continue;
             }
@@ -228,7 +229,7 @@ pub(super) async fn listen(url: &str, channel: &str) -> Option<sqlx::postgres::P
     match connected.await {
         Ok(listener) => Some(listener),
         Err(error) => {
-            tracing::warn!(%error, channel, "cannot listen for ledger notifications; polling");
+            tracing::warn!(error = %ErrorChain(&error), channel, "cannot listen for ledger notifications; polling");
             None
         }
     }

@@ -21,6 +21,7 @@ use super::entry::LedgerEntry;
 use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use super::sequencing::{load_range, sequence, write_sequenced};
 use super::{LedgerError, TreeHead};
+use crate::error_chain::ErrorChain;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use crate::transparency::CompactRange;
 
@@ -49,7 +50,7 @@ impl Sequencer {
             match self.campaign().await {
                 Ok(()) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "ledger sequencer stopped; will campaign again")
+                    tracing::warn!(error = %ErrorChain(&error), "ledger sequencer stopped; will campaign again")
                 }
             }
             tokio::time::sleep(ELECTION_INTERVAL).await;

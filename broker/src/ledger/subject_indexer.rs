@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sqlx::{AnyPool, Row};
 
+use crate::error_chain::ErrorChain;
 use crate::store::Backend;
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
@@ -28,7 +29,7 @@ pub(super) async fn run(pool: AnyPool, backend: Backend) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "subject indexing failed; retrying");
+                    tracing::warn!(error = %ErrorChain(&error), "subject indexing failed; retrying");
                     break;
                 }
             }

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::entry::LedgerEntry;
 use super::sequencing::{SequencedBatch, sequence};
 use super::{LedgerError, Receipt, TreeHead};
+use crate::error_chain::ErrorChain;
 use crate::store::{SQLITE_CONNECTION_PRAGMAS, StoreError};
 use crate::transparency::CompactRange;
 
@@ -62,7 +63,7 @@ impl Writer {
             .name("ledger-writer".to_owned())
             .spawn(move || self.run(jobs))
             .map(drop)
-            .map_err(|error| StoreError::Open(format!("cannot start the ledger writer: {error}")))
+            .map_err(|error| StoreError::open("cannot start the ledger writer", error))
     }
 
     fn run(mut self, mut jobs: mpsc::Receiver<AppendJob>) {
@@ -102,7 +103,7 @@ impl Writer {
                 });
             }
             Err(error) => {
-                tracing::error!(%error, entries = batch.len(), "ledger commit failed; refusing the batch");
+                tracing::error!(error = %ErrorChain(&error), entries = batch.len(), "ledger commit failed; refusing the batch");
                 for reply in replies {
                     let _ = reply.send(Err(LedgerError::Store(error.clone())));
                 }
@@ -130,9 +131,10 @@ pub(super) async fn sqlite_file(pool: &sqlx::AnyPool) -> Result<PathBuf, LedgerE
             .fetch_one(pool)
             .await?;
     if file.is_empty() {
-        return Err(LedgerError::Store(StoreError::Open(
-            "the SQLite ledger needs a database file".to_owned(),
-        )));
+        return Err(LedgerError::Store(StoreError::Open {
+            context: "the SQLite ledger needs a database file".to_owned(),
+            cause: None,
+        }));
     }
     Ok(PathBuf::from(file))
 }

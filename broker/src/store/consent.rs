@@ -18,13 +18,14 @@ fn consent_from_row(row: &AnyRow) -> Result<Consent, StoreError> {
     let list = |column: &str| -> Result<Vec<String>, StoreError> {
         let text: String = row.try_get(column)?;
         serde_json::from_str(&text)
-            .map_err(|error| StoreError::Database(format!("stored consent {column}: {error}")))
+            .map_err(|error| StoreError::corrupt(format!("consent {column}"), error))
     };
     let pseudonym: Vec<u8> = row.try_get("subject_pseudonym")?;
     Ok(Consent {
         id: row.try_get("id")?,
-        subject_pseudonym: pseudonym.try_into().map_err(|_| {
-            StoreError::Database("stored subject pseudonym is not 32 bytes".to_owned())
+        subject_pseudonym: pseudonym.try_into().map_err(|_| StoreError::Corrupt {
+            what: "consent subject pseudonym (not 32 bytes)".to_owned(),
+            cause: None,
         })?,
         consumer: row.try_get("consumer")?,
         purposes: list("purposes")?,
@@ -43,6 +44,10 @@ impl ConsentStore {
 
     /// Stores a new consent.
     pub async fn insert(&self, consent: &Consent) -> Result<(), StoreError> {
+        let purposes = serde_json::to_string(&consent.purposes)
+            .map_err(|error| StoreError::encode("consent purposes", error))?;
+        let data_types = serde_json::to_string(&consent.data_types)
+            .map_err(|error| StoreError::encode("consent data types", error))?;
         sqlx::query(
             "INSERT INTO consents (id, subject_pseudonym, consumer, purposes, data_types, granted_at, valid_until, recorded_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -50,8 +55,8 @@ impl ConsentStore {
         .bind(&consent.id)
         .bind(consent.subject_pseudonym.as_slice())
         .bind(&consent.consumer)
-        .bind(serde_json::to_string(&consent.purposes).unwrap_or_default())
-        .bind(serde_json::to_string(&consent.data_types).unwrap_or_default())
+        .bind(purposes)
+        .bind(data_types)
         .bind(consent.granted_at)
         .bind(consent.valid_until)
         .bind(&consent.recorded_by)

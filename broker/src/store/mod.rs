@@ -19,6 +19,7 @@ mod registry;
 mod repertory;
 pub(crate) mod statement;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -50,43 +51,116 @@ impl Backend {
     }
 }
 
-/// Why a storage operation failed, in domain terms.
+/// What a [`StoreError`] came from (the driver's error, an I/O or a codec error), kept as its
+/// source so the whole chain reaches whoever reports it.
+pub type StoreErrorCause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a storage operation failed, in domain terms. Messages say what failed; the cause is the
+/// error's [`source`](std::error::Error::source), never copied into the message.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row with this key exists.
-    #[error("{0} already exists")]
-    AlreadyExists(String),
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// What exists ("agency be.example", or the driver's constraint message).
+        what: String,
+        /// The driver's error, when there is one.
+        #[source]
+        cause: Option<StoreErrorCause>,
+    },
     /// No row with this key.
     #[error("{0} does not exist")]
     NotFound(String),
     /// The database cannot be reached or is busy.
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreErrorCause),
     /// Anything else the database reported.
-    #[error("database error: {0}")]
-    Database(String),
+    #[error("the database failed")]
+    Database(#[source] StoreErrorCause),
     /// The database cannot be opened or migrated.
-    #[error("cannot open the database: {0}")]
-    Open(String),
+    #[error("cannot open the database: {context}")]
+    Open {
+        /// What was being done.
+        context: String,
+        /// Why it failed, when an error says so.
+        #[source]
+        cause: Option<StoreErrorCause>,
+    },
+    /// A stored value does not decode (the database was changed behind the broker's back).
+    #[error("a stored {what} is unreadable")]
+    Corrupt {
+        /// Which value.
+        what: String,
+        /// The decoder's error, when there is one.
+        #[source]
+        cause: Option<StoreErrorCause>,
+    },
+    /// A value could not be encoded for storage; nothing was written.
+    #[error("cannot encode {what} for storage")]
+    Encode {
+        /// Which value.
+        what: String,
+        /// The encoder's error.
+        #[source]
+        cause: StoreErrorCause,
+    },
+}
+
+impl StoreError {
+    /// [`StoreError::Open`] for `context`, caused by `cause`.
+    pub(crate) fn open(
+        context: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Open {
+            context: context.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// [`StoreError::Corrupt`]: the stored `what` does not decode, because of `cause`.
+    pub(crate) fn corrupt(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Corrupt {
+            what: what.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// [`StoreError::Encode`]: `what` could not be encoded, because of `cause`.
+    pub(crate) fn encode(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Encode {
+            what: what.into(),
+            cause: Arc::new(cause),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::Database(database_error) if database_error.is_unique_violation() => {
-                StoreError::AlreadyExists(database_error.message().to_owned())
+                StoreError::AlreadyExists {
+                    what: database_error.message().to_owned(),
+                    cause: Some(Arc::new(error)),
+                }
             }
             sqlx::Error::RowNotFound => StoreError::NotFound("row".to_owned()),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(error.to_string())
+                StoreError::Unavailable(Arc::new(error))
             }
-            _ => StoreError::Database(error.to_string()),
+            _ => StoreError::Database(Arc::new(error)),
         }
     }
 }
 
-/// The SQLite ledger writer's own connection (`ledger::writer`) reports through rusqlite; its
-/// errors convert here too, with the same meanings.
+/// The SQLite ledger writer's own connection reports through rusqlite; its errors convert here
+/// too, with the same meanings.
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
@@ -95,14 +169,16 @@ impl From<rusqlite::Error> for StoreError {
             rusqlite::Error::SqliteFailure(failure, _) => Some(failure.extended_code),
             _ => None,
         };
-        let message = error.to_string();
         match (error.sqlite_error_code(), extended_code) {
             (_, Some(SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE)) => {
-                StoreError::AlreadyExists(message)
+                StoreError::AlreadyExists {
+                    what: error.to_string(),
+                    cause: Some(Arc::new(error)),
+                }
             }
-            (Some(DatabaseBusy | DatabaseLocked), _) => StoreError::Unavailable(message),
-            (Some(CannotOpen), _) => StoreError::Open(message),
-            _ => StoreError::Database(message),
+            (Some(DatabaseBusy | DatabaseLocked), _) => StoreError::Unavailable(Arc::new(error)),
+            (Some(CannotOpen), _) => StoreError::open("SQLite cannot open the file", error),
+            _ => StoreError::Database(Arc::new(error)),
         }
     }
 }
@@ -177,8 +253,9 @@ impl Database {
     /// `postgres://user@host/database`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url).ok_or_else(|| {
-            StoreError::Open("the database URL must start with sqlite: or postgres://".to_owned())
+        let backend = Backend::of_url(url).ok_or_else(|| StoreError::Open {
+            context: "the database URL must start with sqlite: or postgres://".to_owned(),
+            cause: None,
         })?;
         let pool = match backend {
             Backend::Sqlite => open_sqlite(url).await?,
@@ -187,13 +264,13 @@ impl Database {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(&with_application_name(url, "kruispunt"))
                 .await
-                .map_err(|error| StoreError::Open(error.to_string()))?,
+                .map_err(|error| StoreError::open("cannot connect to PostgreSQL", error))?,
         };
         let migrated = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
         };
-        migrated.map_err(|error| StoreError::Open(format!("migration failed: {error}")))?;
+        migrated.map_err(|error| StoreError::open("the migrations failed", error))?;
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal_periodically(pool.clone()));
         }
@@ -256,9 +333,10 @@ pub(crate) fn with_application_name(url: &str, role: &str) -> String {
 /// Opens an SQLite pool, creating the file (and its directory) if missing.
 async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
     if url.contains(":memory:") {
-        return Err(StoreError::Open(
-            "an in-memory SQLite database cannot be shared by the broker's connections; name a file".to_owned(),
-        ));
+        return Err(StoreError::Open {
+            context: "an in-memory SQLite database cannot be shared by the broker's connections; name a file".to_owned(),
+            cause: None,
+        });
     }
     let options: AnyConnectOptions = if url.contains("mode=") {
         url.parse()
@@ -270,12 +348,14 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
         if let Some(parent) = std::path::Path::new(path).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|error| StoreError::Open(error.to_string()))?;
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::open(format!("cannot create {}", parent.display()), error)
+            })?;
         }
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}mode=rwc").parse()
     }
-    .map_err(|error: sqlx::Error| StoreError::Open(error.to_string()))?;
+    .map_err(|error: sqlx::Error| StoreError::open("the SQLite URL is not valid", error))?;
     AnyPoolOptions::new()
         // Readers, the checkpointer and the registry share these; the ledger writer has its
         // own connection outside the pool.
@@ -291,7 +371,7 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
         })
         .connect_with(options)
         .await
-        .map_err(|error| StoreError::Open(error.to_string()))
+        .map_err(|error| StoreError::open("cannot open the SQLite database", error))
 }
 
 #[cfg(test)]
@@ -313,14 +393,20 @@ mod tests {
             .execute("INSERT INTO rows (key) VALUES (1)", [])
             .unwrap_err();
         assert!(
-            matches!(StoreError::from(duplicate), StoreError::AlreadyExists(_)),
+            matches!(
+                StoreError::from(duplicate),
+                StoreError::AlreadyExists { .. }
+            ),
             "a primary-key clash is AlreadyExists"
         );
-        // A trigger's refusal is also a constraint failure in SQLite, but not a duplicate.
-        let refused = connection.execute("DELETE FROM rows", []).unwrap_err();
+        // A trigger's refusal is also a constraint failure in SQLite, but not a duplicate; the
+        // driver's message stays reachable as the error's source.
+        let refused = StoreError::from(connection.execute("DELETE FROM rows", []).unwrap_err());
         assert!(
-            matches!(StoreError::from(refused), StoreError::Database(ref message) if message.contains("append-only")),
+            matches!(refused, StoreError::Database(_)),
             "a trigger's refusal is a database error"
         );
+        let cause = std::error::Error::source(&refused).unwrap().to_string();
+        assert!(cause.contains("append-only"), "{cause}");
     }
 }

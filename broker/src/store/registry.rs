@@ -18,9 +18,9 @@ const AUTHORIZATION_COLUMNS: &str = "id, consumer, data_type, purpose, legal_bas
 fn authorization_from_row(row: &sqlx::any::AnyRow) -> Result<Authorization, StoreError> {
     let allowed_fields: String = row.try_get("allowed_fields")?;
     let allowed_fields: Vec<String> = serde_json::from_str(&allowed_fields)
-        .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
+        .map_err(|error| StoreError::corrupt("allowed_fields", error))?;
     let allowed_fields = FieldSet::parse(&allowed_fields)
-        .map_err(|error| StoreError::Database(format!("stored allowed_fields: {error}")))?;
+        .map_err(|error| StoreError::corrupt("allowed_fields", error))?;
     Ok(Authorization {
         allowed_fields,
         // Flags are 0/1 integers on both backends (sqlx's Any driver has no SQLite boolean).
@@ -48,8 +48,7 @@ fn agency_from_row(row: &sqlx::any::AnyRow) -> Result<Agency, StoreError> {
 }
 
 fn agency_id_from_column(text: String) -> Result<AgencyId, StoreError> {
-    AgencyId::parse(&text)
-        .map_err(|error| StoreError::Database(format!("stored agency id: {error}")))
+    AgencyId::parse(&text).map_err(|error| StoreError::corrupt("agency id", error))
 }
 
 impl RegistryStore {
@@ -66,9 +65,10 @@ impl RegistryStore {
             .execute(&self.pool)
             .await
             .map_err(|error| match StoreError::from(error) {
-                StoreError::AlreadyExists(_) => {
-                    StoreError::AlreadyExists(format!("agency {}", agency.id))
-                }
+                StoreError::AlreadyExists { cause, .. } => StoreError::AlreadyExists {
+                    what: format!("agency {}", agency.id),
+                    cause,
+                },
                 other => other,
             })?;
         Ok(())
@@ -149,7 +149,10 @@ impl RegistryStore {
         .bind(&grant.legal_basis_ref)
         .bind(grant.valid_from)
         .bind(grant.valid_until)
-        .bind(serde_json::to_string(grant.allowed_fields.pointers()).unwrap_or_default())
+        .bind(
+            serde_json::to_string(grant.allowed_fields.pointers())
+                .map_err(|error| StoreError::encode("allowed_fields", error))?,
+        )
         .bind(i64::from(grant.requires_consent))
         .bind(i64::from(grant.requires_subject_registration))
         .fetch_one(&self.pool)
