@@ -1,15 +1,47 @@
 //! Ledger entries and their canonical, versioned byte encoding (documented in `docs/ledger.md`).
 //!
-//! An entry describes one transfer, delivered or refused, without personal data: the subject
-//! appears only as a keyed pseudonym, the payload only as its SHA-256 digest.
+//! Every entry starts with its format version and, from version 2 on, its kind; then its place
+//! (leaf index) and time; then the body of its kind. Entries are written in the newest version
+//! and never rewritten: a ledger holds entries of every version it has seen, and decoders read
+//! them all. Version 1 (before kinds) held transfers only.
+//!
+//! A transfer entry describes one transfer, delivered or refused, without personal data: the
+//! subject appears only as a keyed pseudonym, the payload only as its SHA-256 digest.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::transparency::Hash;
 
-/// The first byte of every encoded entry.
-pub const ENTRY_ENCODING_VERSION: u8 = 1;
+/// The format version entries are written in: the first byte of every entry written today.
+pub const ENTRY_FORMAT_VERSION: u8 = 2;
+/// The first format: transfers only, no kind byte. Still read, never written.
+pub const ENTRY_FORMAT_VERSION_1: u8 = 1;
+
+/// What an entry records: its second byte, from format version 2 on. Codes are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum EntryKind {
+    /// One transfer, delivered or refused (the only kind of version 1 entries).
+    Transfer = 1,
+}
+
+impl EntryKind {
+    /// The kind with this code, if this version of the software knows it.
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Transfer),
+            _ => None,
+        }
+    }
+
+    /// The stable name used in documentation and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transfer => "transfer",
+        }
+    }
+}
 /// Longest refusal reason kept in an entry, in bytes (longer ones are cut at a char boundary).
 pub const MAX_REASON_BYTES: usize = 1024;
 
@@ -34,6 +66,7 @@ pub enum Outcome {
     /// Refused: the provider has no record of the subject.
     RefusedSubjectNotFound,
     /// Refused: the routed provider does not serve the data type (a misconfigured route).
+    /// Since format version 2.
     RefusedMisrouted,
     /// Refused: the provider adapter could not be reached or failed.
     RefusedProviderUnavailable,
@@ -78,6 +111,14 @@ impl Outcome {
         }
     }
 
+    /// The first entry format version that can record this outcome.
+    pub fn since_format_version(self) -> u8 {
+        match self {
+            Outcome::RefusedMisrouted => 2,
+            _ => ENTRY_FORMAT_VERSION_1,
+        }
+    }
+
     /// The outcome for a token.
     pub fn from_token(token: &str) -> Option<Outcome> {
         Outcome::ALL
@@ -86,7 +127,7 @@ impl Outcome {
     }
 }
 
-/// One transfer, as recorded.
+/// One transfer, as recorded (an entry of kind [`EntryKind::Transfer`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     /// Position in the ledger. Assigned by the ledger writer when the entry is appended; any
@@ -123,20 +164,28 @@ pub struct LedgerEntry {
 /// Why bytes are not an encoded entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryDecodeError {
-    /// Unknown version byte.
-    #[error("unknown entry encoding version {0}")]
+    /// A format version this software does not know (a newer broker wrote it, or the byte was
+    /// damaged).
+    #[error(
+        "unknown entry format version {0} (this software reads versions {ENTRY_FORMAT_VERSION_1} to {ENTRY_FORMAT_VERSION})"
+    )]
     UnknownVersion(u8),
+    /// A kind this software does not know.
+    #[error("unknown entry kind {0} in a version {ENTRY_FORMAT_VERSION} entry")]
+    UnknownKind(u8),
     /// Too short, too long, or a field is malformed.
     #[error("malformed entry: {0}")]
     Malformed(&'static str),
 }
 
 impl LedgerEntry {
-    /// The canonical encoding: version byte, then the fields in declaration order; integers
-    /// big-endian, strings as u16 length + UTF-8, the digest as a presence byte + 32 bytes.
+    /// The canonical encoding, in the newest format version: version byte, kind byte, then the
+    /// fields in declaration order; integers big-endian, strings as u16 length + UTF-8, the
+    /// digest as a presence byte + 32 bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(256);
-        bytes.push(ENTRY_ENCODING_VERSION);
+        bytes.push(ENTRY_FORMAT_VERSION);
+        bytes.push(EntryKind::Transfer as u8);
         bytes.extend_from_slice(&self.leaf_index.to_be_bytes());
         bytes.extend_from_slice(&self.recorded_at_micros.to_be_bytes());
         for text in [
@@ -167,12 +216,20 @@ impl LedgerEntry {
         bytes
     }
 
-    /// Decodes the canonical encoding; refuses trailing bytes.
+    /// Decodes a transfer entry of any known format version; refuses trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, EntryDecodeError> {
         let mut reader = Reader { bytes, position: 0 };
         let version = reader.byte()?;
-        if version != ENTRY_ENCODING_VERSION {
-            return Err(EntryDecodeError::UnknownVersion(version));
+        match version {
+            ENTRY_FORMAT_VERSION_1 => {}
+            ENTRY_FORMAT_VERSION => {
+                let code = reader.byte()?;
+                match EntryKind::from_code(code) {
+                    Some(EntryKind::Transfer) => {}
+                    None => return Err(EntryDecodeError::UnknownKind(code)),
+                }
+            }
+            other => return Err(EntryDecodeError::UnknownVersion(other)),
         }
         let leaf_index = u64::from_be_bytes(reader.array::<8>()?);
         let recorded_at_micros = i64::from_be_bytes(reader.array::<8>()?);
@@ -191,6 +248,7 @@ impl LedgerEntry {
         };
         let request_id = reader.string()?;
         let outcome = Outcome::from_token(&reader.string()?)
+            .filter(|outcome| outcome.since_format_version() <= version)
             .ok_or(EntryDecodeError::Malformed("unknown outcome"))?;
         let refusal_reason = reader.string()?;
         if reader.position != bytes.len() {
@@ -301,6 +359,7 @@ pub fn payload_digest(payload: &[u8]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transparency::leaf_hash;
 
     fn sample() -> LedgerEntry {
         LedgerEntry {
@@ -341,11 +400,90 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(LedgerEntry::decode(&longer).is_err());
-        let mut other_version = bytes;
-        other_version[0] = 2;
+        let mut other_version = bytes.clone();
+        other_version[0] = 3;
         assert_eq!(
             LedgerEntry::decode(&other_version),
-            Err(EntryDecodeError::UnknownVersion(2))
+            Err(EntryDecodeError::UnknownVersion(3))
+        );
+        let mut other_kind = bytes;
+        other_kind[1] = 9;
+        assert_eq!(
+            LedgerEntry::decode(&other_kind),
+            Err(EntryDecodeError::UnknownKind(9))
+        );
+    }
+
+    /// The entry of the byte-level vectors in `docs/ledger.md`.
+    fn vector_entry(outcome: Outcome) -> LedgerEntry {
+        let delivered = outcome == Outcome::Delivered;
+        LedgerEntry {
+            leaf_index: 7,
+            recorded_at_micros: 1_767_225_600_000_000,
+            consumer: "be.example.gemeente".to_owned(),
+            provider: "be.example.civil-registry".to_owned(),
+            data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+            purpose: "demo".to_owned(),
+            legal_basis: "Wet".to_owned(),
+            legal_basis_ref: String::new(),
+            consent_id: String::new(),
+            subject_pseudonym: [0x11; 32],
+            payload_sha256: delivered.then_some([0x22; 32]),
+            request_id: "r-1".to_owned(),
+            outcome,
+            refusal_reason: if delivered { "" } else { "misrouted" }.to_owned(),
+        }
+    }
+
+    /// (entry bytes, leaf hash), hex, as published in `docs/ledger.md`.
+    const VECTOR_V1_DELIVERED: (&str, &str) = (
+        "0100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f00035765740000000011111111111111111111111111111111111111111111111111111111111111110122222222222222222222222222222222222222222222222222222222222222220003722d31000964656c6976657265640000",
+        "0b8eff355215c5262b657bc437ef5baa1649e7714234100a18c99b65c3ef31d0",
+    );
+    const VECTOR_V2_DELIVERED: (&str, &str) = (
+        "020100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f00035765740000000011111111111111111111111111111111111111111111111111111111111111110122222222222222222222222222222222222222222222222222222222222222220003722d31000964656c6976657265640000",
+        "f67a8f75b6912f08695b9fdb2e633d423c947db4471241a92f75692b9dcc47ed",
+    );
+    const VECTOR_V2_MISROUTED: (&str, &str) = (
+        "020100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f0003576574000000001111111111111111111111111111111111111111111111111111111111111111000003722d310011726566757365642e6d6973726f7574656400096d6973726f75746564",
+        "42e9265e331112cf90777b4f1f2d304bbdf1fcfa63a11835af7e7d5ee8c6d184",
+    );
+
+    #[test]
+    fn the_documented_vectors_encode_decode_and_hash_as_published() {
+        let documentation = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ledger.md"));
+        for (outcome, (bytes_hex, leaf_hex)) in [
+            (Outcome::Delivered, VECTOR_V2_DELIVERED),
+            (Outcome::RefusedMisrouted, VECTOR_V2_MISROUTED),
+        ] {
+            let entry = vector_entry(outcome);
+            assert_eq!(hex::encode(entry.encode()), bytes_hex);
+            assert_eq!(hex::encode(leaf_hash(&entry.encode())), leaf_hex);
+            assert_eq!(
+                LedgerEntry::decode(&hex::decode(bytes_hex).unwrap()),
+                Ok(entry)
+            );
+            assert!(documentation.contains(bytes_hex) && documentation.contains(leaf_hex));
+        }
+        // Version 1 bytes, as the broker wrote them before kinds, still decode to the entry.
+        let (bytes_hex, leaf_hex) = VECTOR_V1_DELIVERED;
+        let bytes = hex::decode(bytes_hex).unwrap();
+        assert_eq!(hex::encode(leaf_hash(&bytes)), leaf_hex);
+        assert_eq!(
+            LedgerEntry::decode(&bytes),
+            Ok(vector_entry(Outcome::Delivered))
+        );
+        assert!(documentation.contains(bytes_hex) && documentation.contains(leaf_hex));
+    }
+
+    #[test]
+    fn version_1_entries_cannot_carry_outcomes_introduced_later() {
+        let mut bytes = hex::decode(VECTOR_V2_MISROUTED.0).unwrap();
+        bytes.remove(1);
+        bytes[0] = ENTRY_FORMAT_VERSION_1;
+        assert_eq!(
+            LedgerEntry::decode(&bytes),
+            Err(EntryDecodeError::Malformed("unknown outcome"))
         );
     }
 

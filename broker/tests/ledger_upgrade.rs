@@ -1,0 +1,172 @@
+//! A ledger written before entries had kinds (format version 1, `fixtures/ledger-v1/`) is opened by
+//! today's broker, which appends entries in today's format: the old entries keep their bytes and
+//! leaf hashes, the new ones carry their version and kind, and `kruispunt ledger verify` accepts
+//! the whole mixed ledger, from the database and from an exported bundle.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use kruispunt_broker::ledger::entry::{LedgerEntry, Outcome};
+use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
+use kruispunt_broker::store::Database;
+use sqlx::Row;
+
+/// The origin the fixture's checkpoints were signed for.
+const ORIGIN: &str = "kruispunt.example/ledger";
+/// Entries in the fixture.
+const OLD_ENTRIES: u64 = 5;
+/// Entries appended by today's broker.
+const NEW_ENTRIES: u64 = 12;
+
+fn fixture() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ledger-v1"
+    ))
+}
+
+fn new_entry(number: u64) -> LedgerEntry {
+    LedgerEntry {
+        leaf_index: 0,
+        recorded_at_micros: 1_900_000_000_000_000 + i64::try_from(number).unwrap(),
+        consumer: "be.example.gemeente-lokeren".to_owned(),
+        provider: "be.example.civil-registry".to_owned(),
+        data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+        purpose: "demo".to_owned(),
+        legal_basis: "Demo".to_owned(),
+        legal_basis_ref: String::new(),
+        consent_id: String::new(),
+        subject_pseudonym: [u8::try_from(number).unwrap(); 32],
+        payload_sha256: (number % 3 != 0).then_some([9; 32]),
+        request_id: format!("upgrade-{number}"),
+        // The outcome only today's format can carry, among others.
+        outcome: if number % 3 == 0 {
+            Outcome::RefusedMisrouted
+        } else {
+            Outcome::Delivered
+        },
+        refusal_reason: String::new(),
+    }
+}
+
+fn kruispunt(arguments: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kruispunt"))
+        .args(arguments)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn stored_entries(url: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let rows = sqlx::query("SELECT entry, leaf_hash FROM ledger_entries ORDER BY leaf_index")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|row| (row.get("entry"), row.get("leaf_hash")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_version_1_ledger_upgraded_in_place_verifies_with_todays_entries() {
+    let directory = tempfile::tempdir().unwrap();
+    for name in ["ledger.db", "ledger-signing.key", "ledger-pseudonym.secret"] {
+        std::fs::copy(fixture().join(name), directory.path().join(name)).unwrap();
+    }
+    let url = format!("sqlite://{}", directory.path().join("ledger.db").display());
+    let before = stored_entries(&url).await;
+    assert_eq!(before.len() as u64, OLD_ENTRIES);
+    assert!(
+        before.iter().all(|(entry, _)| entry[0] == 1),
+        "the fixture holds version 1 entries only"
+    );
+
+    let database = Database::open(&url).await.unwrap();
+    let signer =
+        load_or_create_signing_key(&directory.path().join("ledger-signing.key"), ORIGIN).unwrap();
+    let ledger = Ledger::start(&database, 64, signer).await.unwrap();
+    for number in 0..NEW_ENTRIES {
+        let receipt = ledger.append(new_entry(number)).await.unwrap();
+        assert_eq!(receipt.index, OLD_ENTRIES + number);
+    }
+    let size = OLD_ENTRIES + NEW_ENTRIES;
+    let mut signed = false;
+    for _ in 0..100 {
+        let latest = ledger.reader().latest_checkpoint().await.unwrap();
+        if latest.is_some_and(|checkpoint| checkpoint.tree_size == size) {
+            signed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(signed, "no checkpoint at size {size}");
+    drop(ledger);
+    drop(database);
+
+    let after = stored_entries(&url).await;
+    assert_eq!(after.len() as u64, size);
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "old entries keep their bytes and hashes"
+    );
+    for (bytes, _) in &after[before.len()..] {
+        assert_eq!(bytes[0], 2, "today's entries carry format version 2");
+        let decoded = LedgerEntry::decode(bytes).unwrap();
+        assert!(decoded.request_id.starts_with("upgrade-"));
+    }
+    for (bytes, _) in &before {
+        let decoded = LedgerEntry::decode(bytes).unwrap();
+        assert_eq!(decoded.consumer, "be.example.gemeente-lokeren");
+    }
+
+    let key = kruispunt(&[
+        "ledger",
+        "key",
+        "--data-dir",
+        directory.path().to_str().unwrap(),
+        "--origin",
+        ORIGIN,
+    ]);
+    assert!(key.status.success(), "{}", text(&key));
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let direct = kruispunt(&["ledger", "verify", "--key", &key, "--database-url", &url]);
+    assert!(direct.status.success(), "{}", text(&direct));
+    assert!(
+        text(&direct).contains(&format!("{size} entries")),
+        "{}",
+        text(&direct)
+    );
+    let bundle = directory.path().join("ledger.bundle");
+    let export = kruispunt(&[
+        "ledger",
+        "export",
+        "--database-url",
+        &url,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(export.status.success(), "{}", text(&export));
+    let from_bundle = kruispunt(&[
+        "ledger",
+        "verify",
+        "--key",
+        &key,
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(from_bundle.status.success(), "{}", text(&from_bundle));
+}
