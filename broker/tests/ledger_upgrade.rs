@@ -40,10 +40,10 @@ fn new_entry(number: u64) -> LedgerEntry {
         legal_basis_ref: String::new(),
         consent_id: String::new(),
         subject_pseudonym: [u8::try_from(number).unwrap(); 32],
-        payload_sha256: (number % 3 != 0).then_some([9; 32]),
+        payload_sha256: (!number.is_multiple_of(3)).then_some([9; 32]),
         request_id: format!("upgrade-{number}"),
         // The outcome only today's format can carry, among others.
-        outcome: if number % 3 == 0 {
+        outcome: if number.is_multiple_of(3) {
             Outcome::RefusedMisrouted
         } else {
             Outcome::Delivered
