@@ -1,10 +1,15 @@
-//! Kruispunt's developer tasks. The one task so far derives the payload JSON Schemas under
-//! `schemas/oslo/` from the OSLO sources in `<shared>/oslo/` (SHACL shapes in Turtle, JSON-LD
-//! contexts, vocabularies and code lists): see [`derive`], the mapping rules in [`derive`]'s
-//! module docs ([`mod@derive`]) and what is read from where in [`sources`].
+//! Kruispunt's developer tasks.
+//!
+//! * Deriving the payload JSON Schemas under `schemas/oslo/` from the OSLO sources in
+//!   `<shared>/oslo/` (SHACL shapes in Turtle, JSON-LD contexts, vocabularies and code lists):
+//!   see [`derive`], the mapping rules in [`derive`]'s module docs ([`mod@derive`]) and what is
+//!   read from where in [`sources`].
+//! * The gRPC contract compatibility gate: [`proto_compat`] compares
+//!   `proto/kruispunt/v1/*.proto` with the committed baseline `proto/baseline/kruispunt.v1.json`.
 
 pub mod context;
 pub mod derive;
+pub mod proto_compat;
 pub mod rdf;
 pub mod shacl;
 pub mod sources;
