@@ -1,9 +1,9 @@
 //! The data-type catalog: every data type the broker serves, with its JSON Schema compiled once.
 //!
-//! The catalog is read from `schemas/oslo/manifest.json` and the schema files beside it, which
-//! are embedded into the binary at build time, so a broker never runs with schemas other than
-//! the ones it was tested with. The schemas are derived from the OSLO sources by
-//! `cargo run -p xtask -- derive-schemas` and refer to each other by `$id` (the shared Generiek
+//! The catalog is read from `schemas/oslo/derived/manifest.json` and the schema files beside
+//! it, which are embedded into the binary at build time, so a broker never runs with schemas
+//! other than the ones it was tested with. The schemas are derived from the OSLO sources in
+//! `schemas/oslo/sources/` (not embedded) by `cargo run -p xtask -- derive-schemas` and refer to each other by `$id` (the shared Generiek
 //! classes, the JSON-LD building blocks, code lists): every embedded schema file is registered
 //! under its `$id` before the data types are compiled, once each. A schema that does not
 //! compile, or refers to a file that is not embedded, stops the broker at start.
@@ -14,8 +14,8 @@ use std::sync::Arc;
 use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
-/// `schemas/oslo/`, embedded.
-static EMBEDDED_SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../schemas/oslo");
+/// `schemas/oslo/derived/`, embedded (the vendored OSLO sources beside it are not).
+static EMBEDDED_SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../schemas/oslo/derived");
 
 /// Why the catalog could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -178,8 +178,8 @@ impl Catalog {
         Self::from_files(files)
     }
 
-    /// Loads and compiles a catalog from `(path, contents)` pairs laid out like `schemas/oslo/`:
-    /// `manifest.json` and the schema files (`*.schema.json`, each with an `$id`). Every schema
+    /// Loads and compiles a catalog from `(path, contents)` pairs laid out like
+    /// `schemas/oslo/derived/`: `manifest.json` and the schema files (`*.schema.json`, each with an `$id`). Every schema
     /// file is registered under its `$id`, so schemas refer to each other across files; nothing
     /// is fetched from the network (jsonschema is built without its HTTP retriever, and a `$ref`
     /// to an unregistered URI makes compilation fail). Each data type is compiled once.

@@ -461,9 +461,10 @@ impl AuthenticSource for FixedSource {
     }
 }
 
-/// The Persoon schema, compiled independently of the broker, straight from `schemas/oslo/`:
-/// every `*.schema.json` there is registered under its `$id` (the derived schemas refer to the
-/// shared Generiek, JSON-LD and code-list files), then the Persoon file is compiled.
+/// The Persoon schema, compiled independently of the broker, straight from
+/// `schemas/oslo/derived/`: every `*.schema.json` there is registered under its `$id` (the
+/// derived schemas refer to the shared Generiek, JSON-LD and code-list files), then the Persoon
+/// file is compiled.
 pub fn person_schema() -> jsonschema::Validator {
     fn schema_files(directory: &std::path::Path, found: &mut Vec<(String, serde_json::Value)>) {
         for entry in std::fs::read_dir(directory).unwrap() {
@@ -477,7 +478,7 @@ pub fn person_schema() -> jsonschema::Validator {
             }
         }
     }
-    let oslo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/oslo");
+    let oslo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/oslo/derived");
     let mut resources = Vec::new();
     schema_files(&oslo, &mut resources);
     let registry = jsonschema::Registry::new()

@@ -91,7 +91,7 @@ struct References {
 /// from.
 #[derive(Debug, Default)]
 pub struct Closure {
-    /// Generated files (path relative to `schemas/oslo/` → document).
+    /// Generated files (path relative to `schemas/oslo/derived/` → document).
     pub files: BTreeMap<String, Value>,
     /// Source files consulted, relative to the OSLO folder.
     pub sources: BTreeSet<String>,
@@ -337,7 +337,7 @@ impl Model {
         property.path.clone()
     }
 
-    /// Path of a shape's file, relative to `schemas/oslo/`.
+    /// Path of a shape's file, relative to `schemas/oslo/derived/`.
     pub fn shape_file(&self, id: ShapeId) -> String {
         format!(
             "{}/{}.schema.json",

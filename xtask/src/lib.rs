@@ -1,9 +1,10 @@
 //! Kruispunt's developer tasks.
 //!
-//! * Deriving the payload JSON Schemas under `schemas/oslo/` from the OSLO sources in
-//!   `<shared>/oslo/` (SHACL shapes in Turtle, JSON-LD contexts, vocabularies and code lists):
-//!   see [`derive`], the mapping rules in [`derive`]'s module docs ([`mod@derive`]) and what is
-//!   read from where in [`sources`].
+//! * Deriving the payload JSON Schemas under `schemas/oslo/derived/` from the OSLO sources
+//!   vendored in `schemas/oslo/sources/` (SHACL shapes in Turtle, JSON-LD contexts, vocabularies
+//!   and code lists; provenance and licence in `schemas/oslo/sources/SOURCES.md`): see [`derive`],
+//!   the mapping rules in [`derive`]'s module docs ([`mod@derive`]) and what is read from where in
+//!   [`sources`].
 //! * The gRPC contract compatibility gate: [`proto_compat`] compares
 //!   `proto/kruispunt/v1/*.proto` with the committed baseline `proto/baseline/kruispunt.v1.json`.
 
@@ -72,7 +73,7 @@ pub enum DeriveError {
 /// The derived files, in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Derivation {
-    /// File contents by path relative to `schemas/oslo/`, manifest included.
+    /// File contents by path relative to `schemas/oslo/derived/`, manifest included.
     pub files: BTreeMap<String, String>,
     /// Source defects that were repaired or worked around, one line each.
     pub notes: Vec<String>,
@@ -85,16 +86,22 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// The shared folder: `$KRUISPUNT_SHARED_DIR`, else `<workspace root>/../shared`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("KRUISPUNT_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("..").join("shared"))
+/// The vendored OSLO sources: `<workspace root>/schemas/oslo/sources`. Every path in
+/// [`sources`] and in the manifest is relative to it.
+pub fn oslo_sources_dir() -> PathBuf {
+    workspace_root()
+        .join("schemas")
+        .join("oslo")
+        .join("sources")
 }
 
-/// Where the schemas are committed: `<workspace root>/schemas/oslo`.
+/// Where the derived schemas are committed: `<workspace root>/schemas/oslo/derived` (the
+/// folder the broker embeds).
 pub fn schemas_dir() -> PathBuf {
-    workspace_root().join("schemas").join("oslo")
+    workspace_root()
+        .join("schemas")
+        .join("oslo")
+        .join("derived")
 }
 
 /// Reads source files under the OSLO folder and remembers their SHA-256.
@@ -197,8 +204,8 @@ fn read_model(
     Ok((model, reader.digests))
 }
 
-/// Derives every schema file and the manifest from the OSLO folder `oslo_dir`
-/// (`<shared>/oslo`). Pure: nothing is written.
+/// Derives every schema file and the manifest from the OSLO folder `oslo_dir` (normally
+/// [`oslo_sources_dir`]). Pure: nothing is written.
 pub fn derive(oslo_dir: &Path) -> Result<Derivation, DeriveError> {
     let mut notes = Vec::new();
     let (model, digests) = read_model(oslo_dir, &mut notes)?;

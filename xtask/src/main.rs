@@ -1,7 +1,7 @@
 //! `cargo run -p xtask -- <task>`: Kruispunt's developer tasks.
 //!
-//! * `derive-schemas`: derive `schemas/oslo/` from the OSLO sources in `../shared/oslo`
-//!   (override the shared folder with `KRUISPUNT_SHARED_DIR`).
+//! * `derive-schemas`: derive `schemas/oslo/derived/` from the OSLO sources vendored in
+//!   `schemas/oslo/sources/`.
 //! * `derive-schemas --check`: derive in memory and fail if the committed files differ.
 //! * `proto-compat`: compare `proto/kruispunt/v1/*.proto` with the committed baseline
 //!   `proto/baseline/kruispunt.v1.json`; fail on an incompatible change, report compatible ones.
@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn derive_schemas(check_only: bool) -> anyhow::Result<()> {
-    let oslo_dir = xtask::shared_dir().join("oslo");
+    let oslo_dir = xtask::oslo_sources_dir();
     let schemas_dir = xtask::schemas_dir();
     let derivation = xtask::derive(&oslo_dir)
         .with_context(|| format!("deriving schemas from {}", oslo_dir.display()))?;

@@ -1,8 +1,9 @@
 //! What is derived from which OSLO files: the application profiles, the vocabularies, the code
 //! lists bound to properties, the data types the broker serves, and the shared definitions.
 //!
-//! Paths are relative to the OSLO folder (`<shared>/oslo`). Adding a data type or a profile is
-//! an edit here followed by `cargo run -p xtask -- derive-schemas`.
+//! Paths are relative to the vendored OSLO folder, `schemas/oslo/sources/` (where each file comes
+//! from is in its `SOURCES.md`). Adding a data type or a profile is an edit here followed by
+//! `cargo run -p xtask -- derive-schemas`; a new source file is vendored first.
 
 /// Base of every generated schema's `$id`; a file `persoon/X.schema.json` gets
 /// `<SCHEMA_ID_BASE>persoon/X.schema.json`.
@@ -39,9 +40,10 @@ pub struct ProfileSource {
 ///
 /// Persoon is derived from the published (unversioned) Persoon basis profile, not from the
 /// `PersoonBasis/ontwerpstandaard/2023-06-01` draft: that draft's `PersoonShape` targets a
-/// property IRI instead of `person:Person` (see [`crate::shacl`]), and no context of it is in
-/// the shared folder. Adres comes from the 2025-11-01 draft, the only adresregister SHACL with
-/// node shapes (the unversioned one is degenerate, see `SOURCES.md`).
+/// property IRI instead of `person:Person` (see [`crate::shacl`]), and no context of it was
+/// taken, so that draft is not vendored. Adres comes from the 2025-11-01 draft, the only
+/// adresregister SHACL with node shapes (the unversioned one is degenerate, see
+/// `schemas/oslo/sources/SOURCES.md`).
 pub const PROFILES: [ProfileSource; 4] = [
     ProfileSource {
         standard: "generiek",
@@ -70,9 +72,9 @@ pub const PROFILES: [ProfileSource; 4] = [
 ];
 
 /// Vocabularies read for `rdfs:subClassOf` (inheritance and subclass `@type`s) and for class
-/// descriptions. Only Persoon publishes one in the shared folder; classes of the other
-/// profiles therefore inherit nothing (e.g. GeregistreerdeOrganisatie does not get
-/// Organisatie's properties: nothing here says it is a subclass).
+/// descriptions. Only Persoon's vocabulary is vendored; classes of the other profiles therefore
+/// inherit nothing (e.g. GeregistreerdeOrganisatie does not get Organisatie's properties:
+/// nothing here says it is a subclass).
 pub const VOCABULARIES: [&str; 1] = ["persoon/vocabularium/persoon.ttl"];
 
 /// A code list whose concepts are the allowed values of a property with `sh:class skos:Concept`.
@@ -87,11 +89,12 @@ pub struct CodeListBinding {
 }
 
 /// The SHACL files only say `sh:class skos:Concept`; which list applies is stated by the MAGDA
-/// Persoon implementation model (`persoon/magda-persoon-im/swagger/components.json`: `geslacht`
-/// → "Enumeratie van Geslacht", `BurgerlijkeStaat.type` → `BurgerlijkeStaatType`,
-/// `afstammingstype` → `Afstammingstype`, `gezinsrelatietype` → `Gezinsrelatietype`) and its
-/// code lists. The unversioned scheme is used; its concepts are the ones MAGDA sends
-/// (e.g. `…/IT000/Geslacht/2`).
+/// Persoon implementation model (its `swagger/components.json`: `geslacht` → "Enumeratie van
+/// Geslacht", `BurgerlijkeStaat.type` → `BurgerlijkeStaatType`, `afstammingstype` →
+/// `Afstammingstype`, `gezinsrelatietype` → `Gezinsrelatietype`) and its code lists. That file
+/// was consulted to write these bindings and is not vendored (nothing reads it; its upstream
+/// location is in `schemas/oslo/sources/SOURCES.md`); the four code lists are. The unversioned
+/// scheme is used; its concepts are the ones MAGDA sends (e.g. `…/IT000/Geslacht/2`).
 pub const CODE_LISTS: [CodeListBinding; 4] = [
     CodeListBinding {
         property: "https://data.vlaanderen.be/ns/persoon#geslacht",

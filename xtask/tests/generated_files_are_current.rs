@@ -1,5 +1,5 @@
-//! The committed `schemas/oslo/` is exactly what `cargo run -p xtask -- derive-schemas`
-//! derives from the shared OSLO sources now.
+//! The committed `schemas/oslo/derived/` is exactly what `cargo run -p xtask -- derive-schemas`
+//! derives from the vendored OSLO sources (`schemas/oslo/sources/`) now.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,7 +11,7 @@ fn committed_schemas_equal_a_fresh_derivation() {
     let differences = xtask::differences(&xtask::schemas_dir(), &derivation).unwrap();
     assert!(
         differences.is_empty(),
-        "schemas/oslo is out of date; run `cargo run -p xtask -- derive-schemas`:\n{}",
+        "schemas/oslo/derived is out of date; run `cargo run -p xtask -- derive-schemas`:\n{}",
         differences.join("\n")
     );
 }

@@ -4,8 +4,8 @@
 //! version, not of the derivation. These tests pin down exactly which rule each one breaks, in
 //! two steps:
 //!
-//! 1. as published: the examples use the JSON keys of contexts that are not in the shared
-//!    folder (the PersoonBasis 2023-06-01 and 2025 drafts name properties `Class.property`,
+//! 1. as published: the examples use the JSON keys of contexts that are not vendored
+//!    here (the PersoonBasis 2023-06-01 and 2025 drafts name properties `Class.property`,
 //!    the MAGDA implementation model has its own terms), so nearly everything is an
 //!    undeclared property (`unevaluatedProperties`) and the required properties are missing;
 //! 2. with the keys translated to the persoon-basis terms the schema is derived from (the
@@ -15,8 +15,8 @@
 //!    language string instead of a Plaats, codes outside the bound code lists, properties that
 //!    persoon-basis does not have.
 //!
-//! The derived schema keeps the persoon-basis keys on purpose: that context is the one in the
-//! shared folder (so the keys are derivable, not invented), and the civil registry's synthetic
+//! The derived schema keeps the persoon-basis keys on purpose: that context is the one
+//! vendored (so the keys are derivable, not invented), and the civil registry's synthetic
 //! persons follow it.
 
 #![allow(clippy::unwrap_used)]

@@ -16,7 +16,7 @@ const COMPONENTS: &str = "urn:kruispunt:test:published-components";
 
 /// A published component schema, compiled. The files are OpenAPI components that refer to each
 /// other as `#/components/schemas/<Name>`, so they are wrapped in one `components` document;
-/// components not in the shared folder (Statuswaarde, Gemeentenaam, …) accept anything.
+/// components not vendored (Statuswaarde, Gemeentenaam, …) accept anything.
 fn published(name: &str) -> jsonschema::Validator {
     let directory = common::oslo_dir().join(PUBLISHED);
     let mut schemas = serde_json::Map::new();
@@ -235,7 +235,7 @@ fn belgisch_adres_agrees_on_which_properties_are_required_and_single_valued() {
     assert!(is_array(&published["properties"]["isToegekendAan"]));
     assert!(is_array(&derived_members["properties"]["isToegekendAan"]));
     // The documented differences: @type and identificator are required only in the published
-    // schema (identificator comes from Object, a superclass no shared vocabulary declares).
+    // schema (identificator comes from Object, a superclass no vendored vocabulary declares).
     assert!(required(&published, "@type"));
     assert!(required(&published, "identificator"));
     assert!(derived_members["properties"]["identificator"].is_null());

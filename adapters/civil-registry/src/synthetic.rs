@@ -8,7 +8,7 @@
 //!
 //! Every record is an OSLO `GeregistreerdPersoon` in JSON-LD compact form and is valid against
 //! the schema derived from the OSLO Persoon basis profile,
-//! `schemas/oslo/persoon/GeregistreerdPersoon.schema.json` (data type
+//! `schemas/oslo/derived/persoon/GeregistreerdPersoon.schema.json` (data type
 //! `persoon.GeregistreerdPersoon@1`, with the shared files it refers to). Its sex is a concept of
 //! the MAGDA code list IT000 Geslacht, the list the derived schema binds `geslacht` to. The
 //! records carry [`jsonld_context`] as their `@context`.
@@ -578,7 +578,7 @@ mod tests {
     /// The derived Persoon schema, read from the files (not from the broker's embedded copy),
     /// with every schema file registered under its `$id` so its cross-file `$ref`s resolve.
     fn validator() -> jsonschema::Validator {
-        let oslo = schemas_dir().join("oslo");
+        let oslo = schemas_dir().join("oslo").join("derived");
         let mut resources = Vec::new();
         schema_files(&oslo, &mut resources);
         let registry = jsonschema::Registry::new()

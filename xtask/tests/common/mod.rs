@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// `<shared>/oslo`.
+/// The vendored OSLO sources, `schemas/oslo/sources/`.
 pub fn oslo_dir() -> PathBuf {
-    xtask::shared_dir().join("oslo")
+    xtask::oslo_sources_dir()
 }
 
 /// Reads a JSON file.
@@ -20,7 +20,7 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
-/// Every `*.schema.json` under `schemas/oslo/`, as (`$id`, document).
+/// Every `*.schema.json` under `schemas/oslo/derived/`, as (`$id`, document).
 pub fn committed_schemas() -> Vec<(String, Value)> {
     let mut found = Vec::new();
     let mut pending = vec![xtask::schemas_dir()];
@@ -39,7 +39,7 @@ pub fn committed_schemas() -> Vec<(String, Value)> {
     found
 }
 
-/// The validator of the derived schema at `relative_path` (under `schemas/oslo/`), with every
+/// The validator of the derived schema at `relative_path` (under `schemas/oslo/derived/`), with every
 /// other derived file resolvable by its `$id`.
 pub fn derived_validator(relative_path: &str) -> jsonschema::Validator {
     let registry = jsonschema::Registry::new()
