@@ -24,12 +24,12 @@ use kruispunt_proto::v1::{AdapterFetchRequest, Subject};
 use tonic::Code;
 
 use crate::catalog::{DataType, SchemaViolation};
-use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
 use crate::ledger::{Ledger, LedgerError, Receipt};
 use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
+use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
 
 /// A well-formed, authenticated data request (steps 1 and 2 passed).
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 
 use super::BrokerStatus;
 use super::status::invalid_argument;
-use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer};
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
+use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer};
 
 /// Largest transfer page.
 const MAX_PAGE_SIZE: u32 = 500;

@@ -14,7 +14,7 @@ pub use status::BrokerStatus;
 use status::invalid_argument;
 use tonic::Status;
 
-use crate::ledger::entry::SubjectPseudonymizer;
+use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Checks a subject from a request and returns its keyed pseudonym.
 pub(crate) fn subject_pseudonym(

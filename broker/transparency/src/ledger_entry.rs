@@ -1,4 +1,5 @@
-//! Ledger entries and their canonical, versioned byte encoding (documented in `docs/ledger.md`).
+//! Ledger entries and their canonical, versioned byte encoding (documented in the repository's
+//! `docs/ledger.md`).
 //!
 //! An entry describes one transfer, delivered or refused, without personal data: the subject
 //! appears only as a keyed pseudonym, the payload only as its SHA-256 digest.
@@ -6,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::transparency::Hash;
+use crate::merkle::Hash;
 
 /// The first byte of every encoded entry.
 pub const ENTRY_ENCODING_VERSION: u8 = 1;
