@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
-use kruispunt_transparency::{Checkpoint, NoteSigner, leaf_hash, sign_checkpoint};
-use kruispunt_transparency::{LedgerEntry, Outcome};
+use kruispunt_transparency::{
+    Checkpoint, LedgerEntry, NoteSigner, Outcome, leaf_hash, sign_checkpoint,
+};
 use sqlx::Row;
 
 const ORIGIN: &str = "tamper.test/ledger";

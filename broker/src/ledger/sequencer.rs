@@ -21,8 +21,7 @@ use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use super::sequencing::{load_range, sequence, write_sequenced};
 use super::{LedgerError, TreeHead};
 use crate::store::statement::{Placeholders, StatementBuilder};
-use kruispunt_transparency::CompactRange;
-use kruispunt_transparency::LedgerEntry;
+use kruispunt_transparency::{CompactRange, LedgerEntry};
 
 /// How often a node that is not the sequencer tries to become it.
 pub const ELECTION_INTERVAL: Duration = Duration::from_millis(500);

@@ -14,8 +14,7 @@ use sqlx::{AnyConnection, Row};
 use super::{LedgerError, Receipt};
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use kruispunt_transparency::LedgerEntry;
-use kruispunt_transparency::{CompactRange, Hash, leaf_hash, root_nodes};
+use kruispunt_transparency::{CompactRange, Hash, LedgerEntry, leaf_hash, root_nodes};
 
 /// Bound parameters per statement: SQLite allows 32,766 and PostgreSQL 65,535; stay well below.
 const MAX_PARAMETERS_PER_STATEMENT: usize = 2_000;

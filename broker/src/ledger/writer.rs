@@ -21,8 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::sequencing::{SequencedBatch, sequence};
 use super::{LedgerError, Receipt, TreeHead};
 use crate::store::{SQLITE_CONNECTION_PRAGMAS, StoreError};
-use kruispunt_transparency::CompactRange;
-use kruispunt_transparency::LedgerEntry;
+use kruispunt_transparency::{CompactRange, LedgerEntry};
 
 pub(super) struct AppendJob {
     pub(super) entry: LedgerEntry,
