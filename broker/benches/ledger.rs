@@ -10,9 +10,9 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use kruispunt_broker::ledger::entry::{LedgerEntry, Outcome};
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
+use kruispunt_transparency::{LedgerEntry, Outcome};
 
 fn entry(number: u64) -> LedgerEntry {
     LedgerEntry {

@@ -4,12 +4,12 @@ use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMate
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{BrokerConfig, ConfigError};
-use crate::ledger::entry::SubjectPseudonymizer;
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
 use crate::pipeline::Pipeline;
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::store::{Database, RegistryStore, StoreError};
+use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]

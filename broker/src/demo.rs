@@ -25,7 +25,7 @@ use tonic::transport::Channel;
 use crate::broker::Broker;
 use crate::config::{BrokerConfig, TlsPaths};
 use crate::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
-use crate::transparency::{Hash, NoteVerifier, verify_checkpoint, verify_inclusion};
+use kruispunt_transparency::{Hash, NoteVerifier, verify_checkpoint, verify_inclusion};
 
 /// The broker's agency id in the demo.
 pub const BROKER_AGENCY: &str = "kruispunt.broker";

@@ -21,4 +21,3 @@ pub mod routing;
 pub mod server;
 pub mod store;
 pub mod testing;
-pub mod transparency;

@@ -19,12 +19,12 @@
 use crate::catalog::SchemaViolation;
 use crate::error_chain::ErrorChain;
 use crate::fetch_command::FetchCommand;
-use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
 use crate::ledger::{Ledger, LedgerError, Receipt};
 use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
 use crate::routing::{AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
+use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
 
 /// A delivered answer.
 #[derive(Debug, Clone)]

@@ -6,11 +6,10 @@
 
 use std::sync::OnceLock;
 
-use kruispunt_broker::ledger::entry::{LedgerEntry, Outcome};
 use kruispunt_broker::ledger::{Ledger, LedgerReader, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
-use kruispunt_broker::transparency::{
-    Hash, root_from_leaf_hashes, verify_consistency, verify_inclusion,
+use kruispunt_transparency::{
+    Hash, LedgerEntry, Outcome, root_from_leaf_hashes, verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use kruispunt_broker::ledger::entry::{LedgerEntry, Outcome};
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
-use kruispunt_broker::transparency::{Checkpoint, NoteSigner, leaf_hash, sign_checkpoint};
+use kruispunt_transparency::{
+    Checkpoint, LedgerEntry, NoteSigner, Outcome, leaf_hash, sign_checkpoint,
+};
 use sqlx::Row;
 
 const ORIGIN: &str = "tamper.test/ledger";

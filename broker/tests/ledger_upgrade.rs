@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use kruispunt_broker::ledger::entry::{LedgerEntry, Outcome};
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
+use kruispunt_transparency::{LedgerEntry, Outcome};
 use sqlx::Row;
 
 /// The origin the fixture's checkpoints were signed for.

@@ -18,13 +18,13 @@ use kruispunt_adapter::{
 };
 use kruispunt_broker::broker::Broker;
 use kruispunt_broker::config::{BrokerConfig, TlsPaths};
-use kruispunt_broker::ledger::entry::LedgerEntry;
 use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
 pub use kruispunt_civil_registry::PERSON_DATA_TYPE;
 use kruispunt_civil_registry::{CivilRegistry, SyntheticCivilRegistry};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
 use kruispunt_proto::v1::registry_client::RegistryClient;
+use kruispunt_transparency::LedgerEntry;
 use sqlx::Row;
 
 mod backend;
@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-pub use kruispunt_broker::ledger::entry::Outcome;
+pub use kruispunt_transparency::Outcome;
 
 pub const BROKER: &str = "kruispunt.broker";
 pub const PROVIDER: &str = "be.test.civil-registry";

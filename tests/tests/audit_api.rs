@@ -4,14 +4,14 @@
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use kruispunt_broker::transparency::{
-    Hash, NoteVerifier, leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion,
-};
 use kruispunt_e2e::{
     AUDITOR, Backend, CONSUMER, PORTAL, PURPOSE, TestExchange, backend_test, person_request,
 };
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
+use kruispunt_transparency::{
+    Hash, NoteVerifier, leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion,
+};
 use tonic::transport::Channel;
 
 fn hashes(bytes: &[Vec<u8>]) -> Vec<Hash> {

@@ -8,8 +8,8 @@ use kruispunt_proto::v1::audit_server::Audit;
 use tonic::{Request, Response, Status};
 
 use super::status::invalid_argument;
-use crate::ledger::entry::{LedgerEntry, Outcome, SubjectPseudonymizer};
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
+use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer};
 
 /// Largest transfer page.
 const MAX_PAGE_SIZE: u32 = 500;

@@ -11,9 +11,9 @@ use tonic::{Request, Response, Status};
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
-use crate::ledger::entry::SubjectPseudonymizer;
 use crate::registry::{Consent, check_text, now_unix_seconds};
 use crate::store::ConsentStore;
+use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Who may record, revoke and list consents.
 const CONSENT_KEEPERS: &[Role] = &[Role::Portal, Role::Operator];

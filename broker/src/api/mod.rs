@@ -13,7 +13,7 @@ use kruispunt_proto::v1 as proto;
 use status::invalid_argument;
 use tonic::Status;
 
-use crate::ledger::entry::SubjectPseudonymizer;
+use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Checks a subject from a request and returns its keyed pseudonym.
 pub(crate) fn subject_pseudonym(

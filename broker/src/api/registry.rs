@@ -10,7 +10,6 @@ use tonic::{Request, Response, Status};
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
-use crate::ledger::entry::SubjectPseudonymizer;
 use crate::minimisation::FieldSet;
 use crate::registry::{
     Agency, Authorization, AuthorizationGrant, Route, SubjectRegistration, check_text,
@@ -19,6 +18,7 @@ use crate::registry::{
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::store::{RegistryStore, RepertoryStore};
+use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Longest display name, legal basis or legal basis reference, in characters.
 const MAX_TEXT_CHARS: usize = 500;

@@ -8,8 +8,8 @@ use kruispunt_broker::ledger::sources::{
     LedgerSource, export_bundle, verify_bundle, verify_source,
 };
 use kruispunt_broker::store::Database;
-use kruispunt_broker::transparency::NoteVerifier;
 use kruispunt_proto::v1::audit_client::AuditClient;
+use kruispunt_transparency::NoteVerifier;
 
 #[derive(clap::Subcommand)]
 pub(crate) enum LedgerCommand {

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::sequencing::to_sql_index;
 use super::{LedgerError, TreeHead};
 use crate::error_chain::ErrorChain;
-use crate::transparency::{Checkpoint, NoteSigner, sign_checkpoint};
+use kruispunt_transparency::{Checkpoint, NoteSigner, sign_checkpoint};
 
 /// Checkpoints are at most this far apart while the ledger grows.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);

@@ -1,7 +1,6 @@
 //! The audit ledger: every transfer, delivered or refused, appended durably before the consumer
 //! gets an answer, as a leaf of an RFC 6962 Merkle tree.
 //!
-//! - [`entry`]: what an entry holds and its canonical encoding; subject pseudonyms.
 //! - `sequencing`: assigning indices, leaf hashes and tree nodes to a batch of entries.
 //! - `writer`: on SQLite, the group-commit thread, the only writer of the ledger entries and tree.
 //! - `queue` and `sequencer`: on PostgreSQL, each node's group commit into a shared queue, and
@@ -10,17 +9,17 @@
 //! - `subject_indexer`: the background task that indexes entries by subject pseudonym.
 //! - [`Ledger`]: the handle the pipeline and the audit API use.
 //!
-//! The Merkle mathematics live in [`crate::transparency`], free of storage and gRPC.
+//! What an entry holds and its canonical encoding, subject pseudonyms, the Merkle mathematics
+//! and the verifier's pure core live in the `kruispunt_transparency` crate, free of storage and
+//! gRPC; `sources` feeds that verifier from a database, a broker or a bundle.
 
 mod checkpointer;
-pub mod entry;
 mod queue;
 mod reader;
 mod sequencer;
 mod sequencing;
 pub mod sources;
 mod subject_indexer;
-pub mod verify;
 mod writer;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, load_or_create_signing_key};
@@ -32,8 +31,7 @@ use std::path::Path;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::store::{Backend, Database, StoreError};
-use crate::transparency::{Hash, NoteSigner, ProofError};
-use entry::LedgerEntry;
+use kruispunt_transparency::{Hash, LedgerEntry, NoteSigner, ProofError};
 
 /// Where an entry sits in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use super::{LedgerError, Receipt};
 use crate::error_chain::ErrorChain;
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use crate::transparency::Hash;
+use kruispunt_transparency::Hash;
 
 /// Channel on which nodes tell the sequencer that entries were queued.
 pub(super) const QUEUED_CHANNEL: &str = "kruispunt_ledger_queued";

@@ -10,9 +10,9 @@ use super::LedgerError;
 use super::sequencing::{flat_position, to_sql_index};
 use crate::store::Backend;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use crate::transparency::{
-    Hash, NodeRecipe, SubtreePosition, assemble, consistency_proof_nodes, inclusion_proof_nodes,
-    required_subtrees,
+use kruispunt_transparency::{
+    Hash, NodeRecipe, RecordedEntry, SubtreePosition, assemble, consistency_proof_nodes,
+    inclusion_proof_nodes, required_subtrees,
 };
 
 /// One stored entry, as the verifier needs it.
@@ -24,6 +24,17 @@ pub struct StoredEntry {
     pub leaf_hash: Hash,
     /// The canonical entry bytes.
     pub entry: Vec<u8>,
+}
+
+impl StoredEntry {
+    /// The entry as the verifier takes it ([`kruispunt_transparency::LedgerVerification`]).
+    pub fn as_recorded(&self) -> RecordedEntry<'_> {
+        RecordedEntry {
+            leaf_index: self.leaf_index,
+            entry: &self.entry,
+            recorded_leaf_hash: self.leaf_hash,
+        }
+    }
 }
 
 /// One stored checkpoint.

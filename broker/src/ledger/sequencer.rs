@@ -17,13 +17,12 @@ use std::time::Duration;
 use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::watch;
 
-use super::entry::LedgerEntry;
 use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use super::sequencing::{load_range, sequence, write_sequenced};
 use super::{LedgerError, TreeHead};
 use crate::error_chain::ErrorChain;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use crate::transparency::CompactRange;
+use kruispunt_transparency::{CompactRange, LedgerEntry};
 
 /// How often a node that is not the sequencer tries to become it.
 pub const ELECTION_INTERVAL: Duration = Duration::from_millis(500);
@@ -123,7 +122,7 @@ impl Sequencer {
                 LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
             })?);
         }
-        let batch = sequence(range, entries);
+        let batch = sequence(range, entries)?;
         write_sequenced(&mut transaction, &batch).await?;
         let mut record = StatementBuilder::new(
             Placeholders::Numbered,

@@ -11,11 +11,10 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::entry::LedgerEntry;
 use super::{LedgerError, Receipt};
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use crate::transparency::{CompactRange, Hash, leaf_hash, root_nodes};
+use kruispunt_transparency::{CompactRange, Hash, LedgerEntry, leaf_hash, root_nodes};
 
 /// Bound parameters per statement: SQLite allows 32,766 and PostgreSQL 65,535; stay well below.
 const MAX_PARAMETERS_PER_STATEMENT: usize = 2_000;
@@ -53,8 +52,12 @@ impl SequencedBatch {
     }
 }
 
-/// Places `entries` after the tree `range`, in order.
-pub(super) fn sequence(range: &CompactRange, entries: Vec<LedgerEntry>) -> SequencedBatch {
+/// Places `entries` after the tree `range`, in order. Fails, placing nothing, if they do not fit
+/// (a tree holds at most `u64::MAX` leaves).
+pub(super) fn sequence(
+    range: &CompactRange,
+    entries: Vec<LedgerEntry>,
+) -> Result<SequencedBatch, LedgerError> {
     let mut range = range.clone();
     let mut rows = Vec::with_capacity(entries.len());
     let mut nodes = Vec::with_capacity(entries.len() * 2);
@@ -62,14 +65,17 @@ pub(super) fn sequence(range: &CompactRange, entries: Vec<LedgerEntry>) -> Seque
         entry.leaf_index = range.size();
         let entry_bytes = entry.encode();
         let leaf = leaf_hash(&entry_bytes);
-        nodes.extend(range.append(leaf));
+        let completed_nodes = range
+            .append(leaf)
+            .map_err(|error| LedgerError::Inconsistent(error.to_string()))?;
+        nodes.extend(completed_nodes);
         rows.push(SequencedRow {
             leaf_hash: leaf,
             entry_bytes,
             entry,
         });
     }
-    SequencedBatch { rows, nodes, range }
+    Ok(SequencedBatch { rows, nodes, range })
 }
 
 /// Writes the batch's entries and tree nodes through `connection` (inside the caller's

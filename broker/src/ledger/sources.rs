@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use tonic::transport::Channel;
 
 use super::reader::{LedgerReader, StoredEntry};
-use super::verify::{
-    FetchedConsistencyProofs, LedgerVerification, VerificationFailure, VerificationSummary,
+use kruispunt_transparency::{
+    FetchedConsistencyProofs, Hash, LedgerVerification, NoteVerifier, VerificationFailure,
+    VerificationSummary,
 };
-use crate::transparency::{Hash, NoteVerifier};
 
 /// Entries fetched per page.
 const PAGE: u32 = 1_000;
@@ -233,7 +233,7 @@ pub async fn verify_source(
     source
         .for_each_entry(|entry| {
             if failure.is_none()
-                && let Err(found) = verification.push_entry(entry)
+                && let Err(found) = verification.push_entry(entry.as_recorded())
             {
                 failure = Some(found);
             }
@@ -364,7 +364,7 @@ pub fn verify_bundle(
                 .decode(&entry.entry)
                 .map_err(|error| bundle_error(number, format!("entry: {error}")))?,
         };
-        if let Err(failure) = verification.push_entry(&stored) {
+        if let Err(failure) = verification.push_entry(stored.as_recorded()) {
             return Ok(Err(failure));
         }
     }

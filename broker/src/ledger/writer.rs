@@ -18,12 +18,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::entry::LedgerEntry;
 use super::sequencing::{SequencedBatch, sequence};
 use super::{LedgerError, Receipt, TreeHead};
 use crate::error_chain::ErrorChain;
 use crate::store::{SQLITE_CONNECTION_PRAGMAS, StoreError};
-use crate::transparency::CompactRange;
+use kruispunt_transparency::{CompactRange, LedgerEntry};
 
 pub(super) struct AppendJob {
     pub(super) entry: LedgerEntry,
@@ -83,7 +82,16 @@ impl Writer {
     fn commit_batch(&mut self, jobs: Vec<AppendJob>) {
         let (entries, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|job| (job.entry, job.reply)).unzip();
-        let batch = sequence(&self.range, entries);
+        let batch = match sequence(&self.range, entries) {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%error, "ledger batch cannot be placed; refusing it");
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                return;
+            }
+        };
         let started = std::time::Instant::now();
         let written = self.write_in_transaction(&batch);
         tracing::debug!(

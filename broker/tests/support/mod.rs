@@ -16,14 +16,14 @@ use kruispunt_adapter::identity::{AgencyId, Role};
 use kruispunt_adapter::tls::MutualTlsServer;
 use kruispunt_adapter::{AdapterLimits, serve};
 use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki};
-use kruispunt_broker::transparency::{
-    Hash, NoteVerifier, verify_checkpoint, verify_consistency, verify_inclusion,
-};
 use kruispunt_civil_registry::{CivilRegistry, PERSON_DATA_TYPE, SyntheticCivilRegistry};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
 use kruispunt_proto::v1::registry_client::RegistryClient;
+use kruispunt_transparency::{
+    Hash, NoteVerifier, verify_checkpoint, verify_consistency, verify_inclusion,
+};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 pub const CONSUMER: &str = "be.test.consumer";

@@ -1,6 +1,6 @@
 //! C2SP transparency-log checkpoints (<https://c2sp.org/tlog-checkpoint>).
 //!
-//! A checkpoint is the text of a signed note (see [`super::note`]) with, each
+//! A checkpoint is the text of a signed note (see [`crate::note`]) with, each
 //! line ending in a newline:
 //!
 //! 1. the origin, a non-empty identifier of the log (for example
@@ -18,8 +18,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use thiserror::Error;
 
-use super::merkle::Hash;
-use super::note::{NoteError, NoteSigner, NoteVerifier};
+use crate::merkle::Hash;
+use crate::note::{NoteError, NoteSigner, NoteVerifier};
 
 /// Why a checkpoint was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

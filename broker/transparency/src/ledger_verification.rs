@@ -1,5 +1,7 @@
-//! The ledger verifier: independent of the server, it needs only the entries, the signed
-//! checkpoints and the checkpoint signer's public key.
+//! The ledger verifier's pure core: independent of the server and of any storage, it needs
+//! only the recorded entries (index, canonical bytes, recorded leaf hash: a [`RecordedEntry`]),
+//! the signed checkpoints and the checkpoint signer's public key. Reading them from a database,
+//! a broker's Audit API or a bundle file is the caller's business.
 //!
 //! It checks, in one pass over the entries in index order:
 //!
@@ -17,12 +19,25 @@
 
 use std::fmt;
 
-use super::entry::LedgerEntry;
-use super::reader::StoredEntry;
-use crate::transparency::{
-    Checkpoint, CompactRange, Hash, NoteVerifier, ProofError, SubtreeHashes, leaf_hash,
-    verify_checkpoint, verify_consistency,
+use crate::checkpoint::{Checkpoint, verify_checkpoint};
+use crate::ledger_entry::LedgerEntry;
+use crate::merkle::{
+    CompactRange, Hash, ProofError, SubtreeHashes, consistency_proof_from_subtree_hashes,
+    leaf_hash, verify_consistency,
 };
+use crate::note::NoteVerifier;
+
+/// One entry as recorded in a ledger, the verifier's input: where it was found, its canonical
+/// bytes, and the leaf hash recorded beside it when it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedEntry<'bytes> {
+    /// The position the entry was found at.
+    pub leaf_index: u64,
+    /// The canonical entry bytes (see [`LedgerEntry::encode`]).
+    pub entry: &'bytes [u8],
+    /// The leaf hash recorded when the entry was written.
+    pub recorded_leaf_hash: Hash,
+}
 
 /// The first thing found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +46,12 @@ pub enum VerificationFailure {
     #[error("entry {index} is missing")]
     EntryMissing {
         /// The first missing index.
+        index: u64,
+    },
+    /// Entry `index` cannot be added: a tree holds at most `u64::MAX` entries.
+    #[error("entry {index} does not fit: a tree holds at most u64::MAX entries")]
+    TreeFull {
+        /// Its position.
         index: u64,
     },
     /// Entry `index` is not a valid encoded entry.
@@ -165,7 +186,7 @@ impl SubtreeHashes for RebuiltTree {
 
 impl ConsistencyProofs for RebuiltTree {
     fn consistency_proof(&mut self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, String> {
-        crate::transparency::consistency_proof_from_subtree_hashes(self, old_size, new_size)
+        consistency_proof_from_subtree_hashes(self, old_size, new_size)
             .map_err(|error| error.to_string())
     }
 }
@@ -259,14 +280,14 @@ impl LedgerVerification {
     }
 
     /// Checks the next entry.
-    pub fn push_entry(&mut self, stored: &StoredEntry) -> Result<(), VerificationFailure> {
+    pub fn push_entry(&mut self, recorded: RecordedEntry<'_>) -> Result<(), VerificationFailure> {
         let expected_index = self.range.size();
-        if stored.leaf_index != expected_index {
+        if recorded.leaf_index != expected_index {
             return Err(VerificationFailure::EntryMissing {
                 index: expected_index,
             });
         }
-        let entry = LedgerEntry::decode(&stored.entry).map_err(|error| {
+        let entry = LedgerEntry::decode(recorded.entry).map_err(|error| {
             VerificationFailure::EntryUndecodable {
                 index: expected_index,
                 detail: error.to_string(),
@@ -278,13 +299,19 @@ impl LedgerVerification {
                 encoded_index: entry.leaf_index,
             });
         }
-        let leaf = leaf_hash(&stored.entry);
-        if leaf != stored.leaf_hash {
+        let leaf = leaf_hash(recorded.entry);
+        if leaf != recorded.recorded_leaf_hash {
             return Err(VerificationFailure::EntryAltered {
                 index: expected_index,
             });
         }
-        for (level, index, hash) in self.range.append(leaf) {
+        let completed_nodes =
+            self.range
+                .append(leaf)
+                .map_err(|_| VerificationFailure::TreeFull {
+                    index: expected_index,
+                })?;
+        for (level, index, hash) in completed_nodes {
             self.tree.record(level, index, hash);
         }
         self.check_due()

@@ -1,4 +1,5 @@
-//! Ledger entries and their canonical, versioned byte encoding (documented in `docs/ledger.md`).
+//! Ledger entries and their canonical, versioned byte encoding (documented in the repository's
+//! `docs/ledger.md`).
 //!
 //! Every entry starts with its format version and, from version 2 on, its kind; then its place
 //! (leaf index) and time; then the body of its kind. Entries are written in the newest version
@@ -11,7 +12,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::transparency::Hash;
+use crate::merkle::Hash;
 
 /// The format version entries are written in: the first byte of every entry written today.
 pub const ENTRY_FORMAT_VERSION: u8 = 2;
@@ -359,7 +360,7 @@ pub fn payload_digest(payload: &[u8]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transparency::leaf_hash;
+    use crate::leaf_hash;
 
     fn sample() -> LedgerEntry {
         LedgerEntry {
@@ -451,7 +452,8 @@ mod tests {
 
     #[test]
     fn the_documented_vectors_encode_decode_and_hash_as_published() {
-        let documentation = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ledger.md"));
+        let documentation =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ledger.md"));
         for (outcome, (bytes_hex, leaf_hex)) in [
             (Outcome::Delivered, VECTOR_V2_DELIVERED),
             (Outcome::RefusedMisrouted, VECTOR_V2_MISROUTED),
