@@ -1,4 +1,5 @@
-//! [`run`]: serves a started [`Broker`] on a listener until shutdown. Tests call it with a
+//! [`run`]: serves a started [`Broker`] on a listener until shutdown, then stops the broker
+//! ([`Broker::shutdown`]) once every request is answered. Tests call it with a
 //! listener on port 0; `kruispunt serve` and `kruispunt demo` call it too.
 
 use std::future::Future;
@@ -33,7 +34,9 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
-/// Serves the broker's gRPC services on `listener` over mutual TLS until `shutdown` completes.
+/// Serves the broker's gRPC services on `listener` over mutual TLS until `shutdown` completes
+/// and every request under way is answered, then stops the broker ([`Broker::shutdown`]), so
+/// nothing of it runs once this returns.
 pub async fn run(
     listener: TcpListener,
     broker: Broker,
@@ -71,7 +74,7 @@ pub async fn run(
         broker.pipeline.pseudonymizer.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
-    tonic::transport::Server::builder()
+    let served = tonic::transport::Server::builder()
         // One connection cannot queue unbounded work.
         .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
         // No request outlives the adapter deadline by more than the slack.
@@ -90,6 +93,9 @@ pub async fn run(
         .add_service(audit)
         .add_service(consent)
         .serve_with_incoming_shutdown(broker.tls_server.clone().incoming(listener), shutdown)
-        .await?;
+        .await;
+    // Every request has been answered (or the transport failed): stop the background work.
+    broker.shutdown().await;
+    served?;
     Ok(())
 }

@@ -28,7 +28,9 @@ use kruispunt_proto::v1::registry_client::RegistryClient;
 use sqlx::Row;
 
 mod backend;
+mod binary;
 pub use backend::{Backend, TestDatabase};
+pub use binary::kruispunt_binary;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};

@@ -1,4 +1,4 @@
-//! Group commit on SQLite: the one thread that appends entries to the ledger.
+//! The SQLite writer: the one thread that appends entries to the ledger, by group commit.
 //!
 //! Transfers hand their entry to the writer through a channel and wait. The writer takes every
 //! entry queued at that moment (up to `max_batch`), sequences them (`sequencing`), and writes
@@ -16,18 +16,13 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use super::entry::LedgerEntry;
-use super::sequencing::{SequencedBatch, sequence};
-use super::{LedgerError, Receipt, TreeHead};
+use crate::ledger::append::AppendJob;
+use crate::ledger::sequencing::{SequencedBatch, sequence};
+use crate::ledger::{LedgerError, TreeHead};
 use crate::store::{SQLITE_CONNECTION_PRAGMAS, StoreError};
 use crate::transparency::CompactRange;
-
-pub(super) struct AppendJob {
-    pub(super) entry: LedgerEntry,
-    pub(super) reply: oneshot::Sender<Result<Receipt, LedgerError>>,
-}
 
 pub(super) struct Writer {
     /// The writer's own connection, held for its lifetime.
@@ -56,12 +51,16 @@ impl Writer {
         })
     }
 
-    /// Starts the writer thread. It stops when every sender of `jobs` is gone.
-    pub(super) fn spawn(self, jobs: mpsc::Receiver<AppendJob>) -> Result<(), StoreError> {
+    /// Starts the writer thread. It stops when every sender of `jobs` is gone, once it has
+    /// committed (or refused) every job still queued then; joining the handle waits for that
+    /// and for its connection to be closed.
+    pub(super) fn spawn(
+        self,
+        jobs: mpsc::Receiver<AppendJob>,
+    ) -> Result<std::thread::JoinHandle<()>, StoreError> {
         std::thread::Builder::new()
             .name("ledger-writer".to_owned())
             .spawn(move || self.run(jobs))
-            .map(drop)
             .map_err(|error| StoreError::Open(format!("cannot start the ledger writer: {error}")))
     }
 
@@ -77,6 +76,7 @@ impl Writer {
             }
             self.commit_batch(std::mem::take(&mut batch));
         }
+        // `self` drops here: the connection closes before the thread ends.
     }
 
     fn commit_batch(&mut self, jobs: Vec<AppendJob>) {
