@@ -42,6 +42,17 @@ pub async fn run(
     broker: Broker,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
+    let served = serve(listener, &broker, shutdown).await;
+    // Every request has been answered (or the server could not run): stop the background work.
+    broker.shutdown().await;
+    served
+}
+
+async fn serve(
+    listener: TcpListener,
+    broker: &Broker,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
     let limits = &broker.config.limits;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -74,7 +85,7 @@ pub async fn run(
         broker.pipeline.pseudonymizer.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
-    let served = tonic::transport::Server::builder()
+    tonic::transport::Server::builder()
         // One connection cannot queue unbounded work.
         .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
         // No request outlives the adapter deadline by more than the slack.
@@ -93,9 +104,6 @@ pub async fn run(
         .add_service(audit)
         .add_service(consent)
         .serve_with_incoming_shutdown(broker.tls_server.clone().incoming(listener), shutdown)
-        .await;
-    // Every request has been answered (or the transport failed): stop the background work.
-    broker.shutdown().await;
-    served?;
+        .await?;
     Ok(())
 }
