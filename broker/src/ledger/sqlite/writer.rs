@@ -92,14 +92,16 @@ impl Writer {
         );
         match written {
             Ok(()) => {
+                // The head first: once a transfer has its receipt, the durable size (and the
+                // checkpointer) already count its entry.
+                let _ = self.head.send(TreeHead {
+                    size: batch.range.size(),
+                    root: batch.range.root(),
+                });
                 for (reply, receipt) in replies.into_iter().zip(batch.receipts()) {
                     let _ = reply.send(Ok(receipt));
                 }
                 self.range = batch.range;
-                let _ = self.head.send(TreeHead {
-                    size: self.range.size(),
-                    root: self.range.root(),
-                });
             }
             Err(error) => {
                 tracing::error!(%error, entries = batch.len(), "ledger commit failed; refusing the batch");
