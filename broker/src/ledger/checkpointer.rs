@@ -41,8 +41,8 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Signs while the head grows, at most every [`CHECKPOINT_INTERVAL`], until `stop` is
-    /// raised (after the writers stopped) or the head's writer is gone; then signs the final
-    /// head if it grew since the last checkpoint.
+    /// raised (once every append is answered) or the head's writer is gone; then waits for that
+    /// writer to end and signs the final head if it grew since the last checkpoint.
     pub(super) async fn run(mut self, mut stop: StopSignal) {
         loop {
             let head = *self.head.borrow_and_update();
@@ -56,6 +56,9 @@ impl Checkpointer {
                 () = stop.raised() => break,
             }
         }
+        // The head's writer (the SQLite thread, the PostgreSQL sequencer) stops at shutdown
+        // too, after its last commit: the head it leaves is the final one.
+        while self.head.changed().await.is_ok() {}
         let head = *self.head.borrow();
         self.sign_if_grown(head).await;
     }
