@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
+use kruispunt_broker::ledger::{Ledger, LedgerReader, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
 use kruispunt_transparency::{LedgerEntry, Outcome};
 
@@ -102,7 +102,7 @@ async fn main() {
     let fill_rate = appends_per_second(&filler, 256, remaining).await;
     let fill_time = started.elapsed();
     let size = ledger.durable_size().await.unwrap();
-    let reader = database.ledger_reader();
+    let reader = LedgerReader::for_database(&database);
     let mut inclusion = Vec::new();
     let mut consistency = Vec::new();
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;

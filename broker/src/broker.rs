@@ -1,5 +1,7 @@
 //! [`Broker`]: everything a running broker holds, assembled from a [`BrokerConfig`].
 
+use std::sync::Arc;
+
 use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMaterial};
 
 use crate::catalog::{Catalog, CatalogError};
@@ -8,6 +10,7 @@ use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_s
 use crate::pipeline::Pipeline;
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
+use crate::shutdown::{BackgroundTasks, StopSwitch};
 use crate::store::{Database, RegistryStore, StoreError};
 use kruispunt_transparency::SubjectPseudonymizer;
 
@@ -54,6 +57,14 @@ pub struct Broker {
     pub(crate) ledger: Ledger,
     pub(crate) pipeline: Pipeline,
     pub(crate) tls_server: MutualTlsServer,
+    background: Arc<Background>,
+}
+
+/// The broker's own background work (the ledger has its own): the registry index and route
+/// refreshes.
+struct Background {
+    stop: StopSwitch,
+    tasks: tokio::sync::Mutex<Option<BackgroundTasks>>,
 }
 
 impl Broker {
@@ -71,7 +82,6 @@ impl Broker {
         adapters
             .sync(registry.routes().await?)
             .map_err(|(data_type, source)| StartError::Route { data_type, source })?;
-        adapters.refresh_periodically(registry.clone());
         let secret = load_or_create_secret(&config.data_dir.join("ledger-pseudonym.secret"))?;
         let signer = load_or_create_signing_key(
             &config.data_dir.join("ledger-signing.key"),
@@ -79,6 +89,16 @@ impl Broker {
         )?;
         let ledger = Ledger::start(&database, config.ledger.max_batch, signer).await?;
         let registry_index = RegistryIndex::load(registry.clone()).await?;
+        let stop = StopSwitch::new();
+        let mut tasks = BackgroundTasks::default();
+        tasks.push(
+            "route refresh",
+            adapters.refresh_periodically(registry.clone(), stop.signal()),
+        );
+        tasks.push(
+            "registry index refresh",
+            registry_index.refresh_periodically(stop.signal()),
+        );
         let pipeline = Pipeline {
             registry_index: registry_index.clone(),
             repertory: database.repertory(),
@@ -99,7 +119,26 @@ impl Broker {
             ledger,
             pipeline,
             tls_server,
+            background: Arc::new(Background {
+                stop,
+                tasks: tokio::sync::Mutex::new(Some(tasks)),
+            }),
         })
+    }
+
+    /// Stops everything the broker runs in the background and waits for it: the registry
+    /// index and route refreshes, then the ledger ([`Ledger::shutdown`]: every append handed
+    /// to it is answered first), then the database's connections. Call it once no request is
+    /// served any more ([`crate::server::run`] does, after draining); appends after it fail
+    /// with [`LedgerError::WriterStopped`]. Calling it again waits for the first call.
+    pub async fn shutdown(&self) {
+        let mut tasks = self.background.tasks.lock().await;
+        if let Some(tasks) = tasks.take() {
+            self.background.stop.raise();
+            tasks.join_all().await;
+            self.ledger.shutdown().await;
+            self.database.close().await;
+        }
     }
 
     /// The ledger handle.

@@ -12,8 +12,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
 use crate::error_chain::ErrorChain;
 use crate::registry::Authorization;
+use crate::shutdown::StopSignal;
 use crate::store::{RegistryStore, StoreError};
 
 /// How often the index is rebuilt from the database regardless of local changes.
@@ -34,12 +37,15 @@ pub struct RegistryIndex {
     facts: Arc<RwLock<Facts>>,
 }
 
-/// Runs `refresh` every [`REFRESH_INTERVAL`] in the background, logging (and otherwise
-/// riding out) failures: `what` keeps its previous state until a refresh succeeds.
+/// Runs `refresh` every [`REFRESH_INTERVAL`] in the background until `stop` is raised (a
+/// refresh under way finishes first), logging (and otherwise riding out) failures: `what` keeps
+/// its previous state until a refresh succeeds. Returns the task, to join after raising `stop`.
 pub(crate) fn refresh_periodically<Refresh, Refreshing, Error>(
     what: &'static str,
+    mut stop: StopSignal,
     mut refresh: Refresh,
-) where
+) -> JoinHandle<()>
+where
     Refresh: FnMut() -> Refreshing + Send + 'static,
     Refreshing: Future<Output = Result<(), Error>> + Send,
     Error: std::fmt::Display,
@@ -48,24 +54,32 @@ pub(crate) fn refresh_periodically<Refresh, Refreshing, Error>(
         let mut interval = tokio::time::interval(REFRESH_INTERVAL);
         interval.tick().await;
         loop {
-            interval.tick().await;
+            tokio::select! {
+                _ = interval.tick() => {}
+                () = stop.raised() => return,
+            }
             if let Err(error) = refresh().await {
                 tracing::error!(%error, what, "refresh failed; keeping the previous state");
             }
         }
-    });
+    })
 }
 
 impl RegistryIndex {
-    /// Loads the index and starts its periodic refresh.
+    /// Loads the index (see [`RegistryIndex::refresh_periodically`] for its periodic refresh).
     pub async fn load(store: RegistryStore) -> Result<Self, StoreError> {
         let index = Self {
             store,
             facts: Arc::default(),
         };
         index.reload().await?;
-        let refreshing = index.clone();
-        refresh_periodically("the registry index", move || {
+        Ok(index)
+    }
+
+    /// Rebuilds the index every [`REFRESH_INTERVAL`] until `stop` is raised; returns the task.
+    pub fn refresh_periodically(&self, stop: StopSignal) -> JoinHandle<()> {
+        let refreshing = self.clone();
+        refresh_periodically("the registry index", stop, move || {
             let refreshing = refreshing.clone();
             async move {
                 refreshing
@@ -73,8 +87,7 @@ impl RegistryIndex {
                     .await
                     .map_err(|error| ErrorChain(&error).to_string())
             }
-        });
-        Ok(index)
+        })
     }
 
     /// Rebuilds the index from the database.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use kruispunt_adapter::tls::{MutualTlsClient, TlsError};
 use kruispunt_proto::v1::adapter_client::AdapterClient;
 use kruispunt_proto::v1::{AdapterFetchRequest, Subject};
+use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -21,6 +22,7 @@ use crate::fetch_command::FetchCommand;
 
 use crate::registry::Route;
 use crate::registry_index::refresh_periodically;
+use crate::shutdown::StopSignal;
 use crate::store::RegistryStore;
 
 /// How long connecting to an adapter may take.
@@ -189,10 +191,11 @@ impl AdapterDirectory {
     }
 
     /// Re-reads the routes from `store` every [`REFRESH_INTERVAL`](crate::registry_index::REFRESH_INTERVAL), so a route set through
-    /// another broker node sharing the database applies here within that interval.
-    pub fn refresh_periodically(&self, store: RegistryStore) {
+    /// another broker node sharing the database applies here within that interval, until
+    /// `stop` is raised; returns the task.
+    pub fn refresh_periodically(&self, store: RegistryStore, stop: StopSignal) -> JoinHandle<()> {
         let directory = self.clone();
-        refresh_periodically("the routes", move || {
+        refresh_periodically("the routes", stop, move || {
             let (directory, store) = (directory.clone(), store.clone());
             async move {
                 let routes = store
@@ -203,7 +206,7 @@ impl AdapterDirectory {
                     .sync(routes)
                     .map_err(|(data_type, error)| format!("route of {data_type}: {error}"))
             }
-        });
+        })
     }
 
     /// The adapter for `data_type`, if routed.

@@ -1,4 +1,5 @@
-//! [`run`]: serves a started [`Broker`] on a listener until shutdown. Tests call it with a
+//! [`run`]: serves a started [`Broker`] on a listener until shutdown, then stops the broker
+//! ([`Broker::shutdown`]) once every request is answered. Tests call it with a
 //! listener on port 0; `kruispunt serve` and `kruispunt demo` call it too.
 
 use std::future::Future;
@@ -33,10 +34,23 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
-/// Serves the broker's gRPC services on `listener` over mutual TLS until `shutdown` completes.
+/// Serves the broker's gRPC services on `listener` over mutual TLS until `shutdown` completes
+/// and every request under way is answered, then stops the broker ([`Broker::shutdown`]), so
+/// nothing of it runs once this returns.
 pub async fn run(
     listener: TcpListener,
     broker: Broker,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let served = serve(listener, &broker, shutdown).await;
+    // Every request has been answered (or the server could not run): stop the background work.
+    broker.shutdown().await;
+    served
+}
+
+async fn serve(
+    listener: TcpListener,
+    broker: &Broker,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let limits = &broker.config.limits;

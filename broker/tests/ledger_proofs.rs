@@ -67,7 +67,7 @@ fn fixture() -> &'static Fixture {
             for task in tasks {
                 task.await.unwrap();
             }
-            let reader = database.ledger_reader();
+            let reader = LedgerReader::for_database(&database);
             let entries = reader.entries(0, 2_000).await.unwrap();
             assert_eq!(entries.len() as u64, LEDGER_SIZE);
             let leaves = entries.iter().map(|entry| entry.leaf_hash).collect();

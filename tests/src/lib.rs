@@ -28,7 +28,9 @@ use kruispunt_transparency::LedgerEntry;
 use sqlx::Row;
 
 mod backend;
+mod binary;
 pub use backend::{Backend, TestDatabase};
+pub use binary::kruispunt_binary;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -56,7 +58,11 @@ pub struct TestExchange {
     pub population: SyntheticCivilRegistry,
     pub adapter_calls: Arc<AtomicUsize>,
     stop: Vec<oneshot::Sender<()>>,
+    broker_task: Option<BrokerTask>,
 }
+
+/// The task serving the broker ([`kruispunt_broker::server::run`]).
+type BrokerTask = tokio::task::JoinHandle<Result<(), kruispunt_broker::server::ServerError>>;
 
 /// How to start a [`TestExchange`].
 pub struct ExchangeBuilder {
@@ -196,7 +202,7 @@ impl ExchangeBuilder {
         let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let broker_address = broker_listener.local_addr().unwrap();
         let (stop_broker, broker_stopped) = oneshot::channel::<()>();
-        tokio::spawn(kruispunt_broker::server::run(
+        let broker_task = tokio::spawn(kruispunt_broker::server::run(
             broker_listener,
             broker,
             async {
@@ -214,6 +220,7 @@ impl ExchangeBuilder {
             population: SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION),
             adapter_calls,
             stop: vec![stop_broker, stop_adapter],
+            broker_task: Some(broker_task),
         };
         let mut registry = RegistryClient::new(exchange.channel_as(OPERATOR).await);
         registry
@@ -359,6 +366,77 @@ impl TestExchange {
     pub fn adapter_calls(&self) -> usize {
         self.adapter_calls.load(Ordering::SeqCst)
     }
+
+    /// Stops the broker (and the adapter) and waits, at most `within`, for the server to drain
+    /// and the broker to shut down; panics if it does not, or if the server failed.
+    pub async fn stop_broker(&mut self, within: Duration) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+        let task = self.broker_task.take().expect("the broker runs");
+        tokio::time::timeout(within, task)
+            .await
+            .unwrap_or_else(|_| panic!("the broker did not stop within {within:?}"))
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Panics unless nothing holds the database at `url` any more: on SQLite, this connection gets
+/// the file exclusively (it cannot while any other connection of this process or another has
+/// it open); on PostgreSQL, no other session is connected to the database (waiting a few
+/// seconds for closed sessions to end on the server).
+pub async fn assert_nothing_holds_the_database(url: &str) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+    if url.starts_with("sqlite:") {
+        for statement in [
+            "PRAGMA busy_timeout = 0",
+            "PRAGMA locking_mode = EXCLUSIVE",
+            "BEGIN EXCLUSIVE",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut connection)
+                .await
+                .unwrap_or_else(|error| {
+                    panic!("another connection still holds the SQLite file: {error}")
+                });
+        }
+        sqlx::query("SELECT COUNT(*) FROM ledger_entries")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("another connection still holds the SQLite file: {error}")
+            });
+        sqlx::query("COMMIT")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    } else {
+        let mut others = Vec::new();
+        for _ in 0..100 {
+            others = sqlx::query(
+                "SELECT COALESCE(application_name, '') AS name FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("name"))
+            .collect::<Vec<_>>();
+            if others.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            others.is_empty(),
+            "sessions still connected to the database: {others:?}"
+        );
+    }
+    connection.close().await.unwrap();
 }
 
 impl Drop for TestExchange {

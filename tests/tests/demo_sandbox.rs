@@ -1,65 +1,74 @@
-//! `kruispunt demo` runs the scripted requests, and with `keep_running` stays up as a sandbox whose
-//! `sandbox.json` is enough to call it with any gRPC client.
+//! `kruispunt demo` runs the scripted requests, and with `--keep-running` stays up as a sandbox
+//! whose `sandbox.json` is enough to call it with any gRPC client; Ctrl-C stops it cleanly. The
+//! demo is the binary's own code, so these tests run the binary.
 
 // Tests panic on unexpected values by design.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use kruispunt_broker::demo::{DemoOptions, run};
+use kruispunt_e2e::kruispunt_binary;
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
+use sqlx::Row;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 #[tokio::test]
 async fn the_demo_reports_delivered_and_refused_requests() {
-    let mut report = Vec::new();
-    run(
-        DemoOptions {
-            directory: None,
-            listen: "127.0.0.1:0".parse().unwrap(),
-            keep_running: false,
-        },
-        &mut report,
-        std::future::ready(()),
-    )
-    .await
-    .unwrap();
-    let report = String::from_utf8(report).unwrap();
+    let output = Command::new(kruispunt_binary())
+        .arg("demo")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(report.contains("(delivered): OK"), "{report}");
     assert!(report.contains("PermissionDenied"), "{report}");
     assert!(report.contains("InvalidArgument"), "{report}");
     assert!(report.contains("ledger        5 entries"), "{report}");
 }
 
+/// The sandbox process; killed if the test fails before it stops.
+struct Sandbox(Child);
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
-async fn the_sandbox_describes_itself_in_sandbox_json() {
+async fn the_sandbox_describes_itself_in_sandbox_json_and_stops_on_ctrl_c() {
     let directory = tempfile::tempdir().unwrap();
     let sandbox_file = directory.path().join("sandbox.json");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let options = DemoOptions {
-        directory: Some(directory.path().to_owned()),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        keep_running: true,
-    };
-    let demo = tokio::spawn(async move {
-        let mut report = Vec::new();
-        run(options, &mut report, async {
-            let _ = stopped.await;
-        })
-        .await
-        .map(drop)
-    });
-    let mut waited = Duration::ZERO;
+    let mut sandbox = Sandbox(
+        Command::new(kruispunt_binary())
+            .args(["demo", "--keep-running", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(directory.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
     while !sandbox_file.exists() {
         assert!(
-            waited < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(60),
             "sandbox.json never appeared"
         );
+        assert!(
+            sandbox.0.try_wait().unwrap().is_none(),
+            "the sandbox exited early"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
-        waited += Duration::from_millis(50);
     }
-    let sandbox: serde_json::Value =
+    let sandbox_facts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&sandbox_file).unwrap()).unwrap();
     for field in [
         "broker_address",
@@ -70,17 +79,20 @@ async fn the_sandbox_describes_itself_in_sandbox_json() {
         "purpose",
         "subjects",
     ] {
-        assert!(sandbox.get(field).is_some(), "sandbox.json lacks {field}");
+        assert!(
+            sandbox_facts.get(field).is_some(),
+            "sandbox.json lacks {field}"
+        );
     }
     let path = |field: &str| {
-        let path = std::path::PathBuf::from(sandbox[field].as_str().unwrap());
+        let path = std::path::PathBuf::from(sandbox_facts[field].as_str().unwrap());
         assert!(
             path.starts_with(directory.path().join("pki")),
             "{field} must be under D/pki/"
         );
         std::fs::read(path).unwrap()
     };
-    let port = sandbox["broker_address"]
+    let port = sandbox_facts["broker_address"]
         .as_str()
         .unwrap()
         .rsplit(':')
@@ -101,16 +113,16 @@ async fn the_sandbox_describes_itself_in_sandbox_json() {
         .connect()
         .await
         .unwrap();
-    let subjects = sandbox["subjects"].as_array().unwrap();
+    let subjects = sandbox_facts["subjects"].as_array().unwrap();
     assert!(subjects.len() >= 3);
     let response = ExchangeClient::new(channel)
         .fetch(proto::FetchRequest {
-            data_type: sandbox["data_type"].as_str().unwrap().to_owned(),
+            data_type: sandbox_facts["data_type"].as_str().unwrap().to_owned(),
             subject: Some(proto::Subject {
                 scheme: "be.insz".to_owned(),
                 id: subjects[2].as_str().unwrap().to_owned(),
             }),
-            purpose: sandbox["purpose"].as_str().unwrap().to_owned(),
+            purpose: sandbox_facts["purpose"].as_str().unwrap().to_owned(),
             request_id: "sandbox-test".to_owned(),
             consent_id: String::new(),
         })
@@ -123,6 +135,37 @@ async fn the_sandbox_describes_itself_in_sandbox_json() {
         5,
         "after the demo's five recorded transfers"
     );
-    stop.send(()).unwrap();
-    demo.await.unwrap().unwrap();
+
+    // Ctrl-C, right after that transfer: the sandbox stops its broker (which signs a last
+    // checkpoint covering the transfer) and exits by itself.
+    let pid = rustix::process::Pid::from_child(&sandbox.0);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = sandbox.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(30),
+            "the sandbox did not stop on Ctrl-C"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "the sandbox exited with {status}");
+    sqlx::any::install_default_drivers();
+    let database = format!(
+        "sqlite://{}",
+        directory.path().join("kruispunt.db").display()
+    );
+    let pool = sqlx::AnyPool::connect(&database).await.unwrap();
+    let latest: i64 = sqlx::query("SELECT MAX(tree_size) AS size FROM ledger_checkpoints")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get("size");
+    pool.close().await;
+    assert_eq!(
+        latest, 6,
+        "the last checkpoint covers every transfer, the sandbox's own included"
+    );
 }

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use kruispunt_broker::ledger::load_or_create_signing_key;
 use kruispunt_broker::ledger::sources::{
     LedgerSource, export_bundle, verify_bundle, verify_source,
 };
+use kruispunt_broker::ledger::{LedgerReader, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
 use kruispunt_proto::v1::audit_client::AuditClient;
 use kruispunt_transparency::NoteVerifier;
@@ -70,7 +70,9 @@ pub(crate) struct LedgerSourceArguments {
 async fn ledger_source(arguments: &LedgerSourceArguments) -> anyhow::Result<LedgerSource> {
     if let Some(url) = &arguments.database_url {
         let database = Database::open(url).await?;
-        return Ok(LedgerSource::Database(database.ledger_reader()));
+        return Ok(LedgerSource::Database(LedgerReader::for_database(
+            &database,
+        )));
     }
     let (Some(broker), Some(ca_cert), Some(cert), Some(key)) = (
         &arguments.broker,

@@ -2,13 +2,14 @@
 //!
 //! - `serve`: run the broker ([`serve`]);
 //! - `pki`: a development PKI ([`pki`]);
-//! - `demo`: a whole exchange on this machine, optionally kept running as a sandbox;
+//! - `demo`: a whole exchange on this machine, optionally kept running as a sandbox ([`demo`]);
 //! - `ledger`: the verifier key, exports and verification ([`ledger`]);
 //! - `registry`, `consent`: the operator's gRPC clients ([`registry`], [`consent`]).
 
 #![allow(clippy::print_stdout)]
 
 mod consent;
+mod demo;
 mod ledger;
 mod pki;
 mod registry;
@@ -20,8 +21,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use demo::DemoOptions;
 use kruispunt_adapter::tls::{MutualTlsClient, TlsMaterial};
-use kruispunt_broker::demo::{self, DemoOptions};
 use tonic::transport::Channel;
 
 /// Kruispunt: an "only once" data exchange broker for public administrations.

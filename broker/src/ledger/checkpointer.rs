@@ -4,6 +4,9 @@
 //! The signing key is an Ed25519 key generated at first start and kept in an owner-only file
 //! (never in the database); its public half is published in the signed-note verifier-key format
 //! (`kruispunt ledger key`).
+//!
+//! At shutdown, once the writers have stopped, it signs the final tree head if no checkpoint
+//! covers it yet, so a stopped ledger ends with a checkpoint of everything it holds.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use tokio::sync::watch;
 use super::sequencing::to_sql_index;
 use super::{LedgerError, TreeHead};
 use crate::error_chain::ErrorChain;
+use crate::shutdown::StopSignal;
 use kruispunt_transparency::{Checkpoint, NoteSigner, sign_checkpoint};
 
 /// Checkpoints are at most this far apart while the ledger grows.
@@ -37,20 +41,36 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(super) async fn run(mut self) {
+    /// Signs while the head grows, at most every [`CHECKPOINT_INTERVAL`], until `stop` is
+    /// raised (once every append is answered) or the head's writer is gone; then waits for that
+    /// writer to end and signs the final head if it grew since the last checkpoint.
+    pub(super) async fn run(mut self, mut stop: StopSignal) {
         loop {
             let head = *self.head.borrow_and_update();
-            if self.last_size != Some(head.size) {
-                match self.sign_and_store(head).await {
-                    Ok(()) => self.last_size = Some(head.size),
-                    Err(error) => {
-                        tracing::error!(error = %ErrorChain(&error), "storing a checkpoint failed")
-                    }
-                }
+            self.sign_if_grown(head).await;
+            tokio::select! {
+                () = tokio::time::sleep(CHECKPOINT_INTERVAL) => {}
+                () = stop.raised() => break,
             }
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-            if self.head.changed().await.is_err() {
-                return;
+            tokio::select! {
+                changed = self.head.changed() => if changed.is_err() { break },
+                () = stop.raised() => break,
+            }
+        }
+        // The head's writer (the SQLite thread, the PostgreSQL sequencer) stops at shutdown
+        // too, after its last commit: the head it leaves is the final one.
+        while self.head.changed().await.is_ok() {}
+        let head = *self.head.borrow();
+        self.sign_if_grown(head).await;
+    }
+
+    async fn sign_if_grown(&mut self, head: TreeHead) {
+        if self.last_size != Some(head.size) {
+            match self.sign_and_store(head).await {
+                Ok(()) => self.last_size = Some(head.size),
+                Err(error) => {
+                    tracing::error!(error = %ErrorChain(&error), "storing a checkpoint failed")
+                }
             }
         }
     }

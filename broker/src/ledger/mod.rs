@@ -1,36 +1,43 @@
 //! The audit ledger: every transfer, delivered or refused, appended durably before the consumer
 //! gets an answer, as a leaf of an RFC 6962 Merkle tree.
 //!
-//! - `sequencing`: assigning indices, leaf hashes and tree nodes to a batch of entries.
-//! - `writer`: on SQLite, the group-commit thread, the only writer of the ledger entries and tree.
-//! - `queue` and `sequencer`: on PostgreSQL, each node's group commit into a shared queue, and
-//!   the one node (holding an advisory lock) that sequences the queue into the tree.
+//! - `append`: the job a transfer hands to either backend's group commit.
+//! - `sequencing`: assigning indices, leaf hashes and tree nodes to a batch of entries; used by
+//!   both backends.
+//! - `sqlite/`: on SQLite, the group-commit thread, the only writer of the ledger entries and
+//!   tree.
+//! - `postgres/`: on PostgreSQL, each node's group commit into a shared queue with its receipt
+//!   poller, and the one node (holding an advisory lock) that sequences the queue into the tree.
 //! - `checkpointer`: signs checkpoints of the tree head.
 //! - `subject_indexer`: the background task that indexes entries by subject pseudonym.
-//! - [`Ledger`]: the handle the pipeline and the audit API use.
+//! - [`Ledger`]: the handle the pipeline and the audit API use; [`Ledger::shutdown`] stops all
+//!   of the above and waits for them.
 //!
 //! What an entry holds and its canonical encoding, subject pseudonyms, the Merkle mathematics
 //! and the verifier's pure core live in the `kruispunt_transparency` crate, free of storage and
 //! gRPC; `sources` feeds that verifier from a database, a broker or a bundle.
 
+mod append;
 mod checkpointer;
-mod queue;
+mod postgres;
 mod reader;
-mod sequencer;
 mod sequencing;
 pub mod sources;
+mod sqlite;
 mod subject_indexer;
-mod writer;
 
 pub use checkpointer::{CHECKPOINT_INTERVAL, load_or_create_signing_key};
+pub use postgres::{ELECTION_INTERVAL, SEQUENCER_APPLICATION_NAME};
 pub use reader::{LedgerReader, StoredCheckpoint, StoredEntry, TransferFilter};
-pub use sequencer::{ELECTION_INTERVAL, SEQUENCER_APPLICATION_NAME};
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::shutdown::{BackgroundTasks, StopSwitch};
 use crate::store::{Backend, Database, StoreError};
+use append::AppendJob;
 use kruispunt_transparency::{Hash, LedgerEntry, NoteSigner, ProofError};
 
 /// Where an entry sits in the ledger.
@@ -106,10 +113,10 @@ impl From<sqlx::Error> for LedgerError {
     }
 }
 
-/// Handle to the ledger. Cheap to clone.
+/// Handle to the ledger. Cheap to clone; [`Ledger::shutdown`] on any clone stops them all.
 #[derive(Clone)]
 pub struct Ledger {
-    jobs: mpsc::Sender<AppendJob>,
+    lifecycle: Arc<Lifecycle>,
     head: watch::Receiver<TreeHead>,
     backend: Backend,
     reader: LedgerReader,
@@ -117,7 +124,27 @@ pub struct Ledger {
     verifier_key: String,
 }
 
-use writer::AppendJob;
+/// What the clones of one ledger share: the way in for appends (gone once shutdown begins) and
+/// the background work to stop.
+struct Lifecycle {
+    jobs: Mutex<Option<mpsc::Sender<AppendJob>>>,
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+/// The ledger's background work while it runs.
+struct Running {
+    writer: Writer,
+    /// Raised once the writer has answered every append: stops the rest.
+    stop: StopSwitch,
+    /// The checkpointer, the subject indexer and, on PostgreSQL, the sequencer.
+    after_writer: BackgroundTasks,
+}
+
+/// The group commit of either backend.
+enum Writer {
+    Sqlite(std::thread::JoinHandle<()>),
+    Postgres(postgres::PostgresTasks),
+}
 
 impl Ledger {
     /// Starts the ledger on `database`: on SQLite the group-commit writer; on PostgreSQL the
@@ -140,7 +167,8 @@ impl Ledger {
         let (jobs, receiver) = mpsc::channel(max_batch.saturating_mul(4).max(64));
         let verifier_key = signer.verifier_key_string();
         let origin = signer.name().to_owned();
-        let last_size = LedgerReader::new(pool.clone(), database.backend())
+        let reader = LedgerReader::for_database(database);
+        let last_size = reader
             .latest_checkpoint()
             .await?
             .map(|checkpoint| checkpoint.tree_size);
@@ -150,46 +178,49 @@ impl Ledger {
             head: head.clone(),
             last_size,
         };
-        match database.backend() {
+        let stop = StopSwitch::new();
+        let mut after_writer = BackgroundTasks::default();
+        let writer = match database.backend() {
             Backend::Sqlite => {
-                let file = writer::sqlite_file(&pool).await?;
-                writer::Writer::open(&file, range, max_batch, head_sender)?.spawn(receiver)?;
+                Writer::Sqlite(sqlite::start(&pool, range, max_batch, head_sender, receiver).await?)
             }
             Backend::Postgres => {
-                let waiting = std::sync::Arc::new(queue::Waiting::default());
-                let node = format!(
-                    "{}-{:08x}",
-                    std::process::id(),
-                    rand_core::RngCore::next_u32(&mut rand_core::OsRng)
+                let (tasks, sequencer) = postgres::start(
+                    &pool,
+                    database.url(),
+                    max_batch,
+                    head_sender,
+                    receiver,
+                    stop.signal(),
                 );
-                let queue_writer = queue::QueueWriter {
-                    pool: pool.clone(),
-                    max_batch,
-                    node,
-                    waiting: waiting.clone(),
-                };
-                let poller = queue::ReceiptPoller {
-                    pool: pool.clone(),
-                    url: database.url().to_owned(),
-                    waiting,
-                };
-                let sequencer = sequencer::Sequencer {
-                    url: database.url().to_owned(),
-                    max_batch,
-                    head: head_sender,
-                };
-                tokio::spawn(queue_writer.run(receiver));
-                tokio::spawn(poller.run());
-                tokio::spawn(sequencer.run());
+                after_writer.push("ledger sequencer", sequencer);
+                Writer::Postgres(tasks)
             }
-        }
-        tokio::spawn(checkpointer.run());
-        tokio::spawn(subject_indexer::run(pool.clone(), database.backend()));
+        };
+        after_writer.push(
+            "ledger checkpointer",
+            tokio::spawn(checkpointer.run(stop.signal())),
+        );
+        after_writer.push(
+            "ledger subject indexer",
+            tokio::spawn(subject_indexer::run(
+                pool,
+                database.backend(),
+                stop.signal(),
+            )),
+        );
         Ok(Self {
-            jobs,
+            lifecycle: Arc::new(Lifecycle {
+                jobs: Mutex::new(Some(jobs)),
+                running: tokio::sync::Mutex::new(Some(Running {
+                    writer,
+                    stop,
+                    after_writer,
+                })),
+            }),
             head,
             backend: database.backend(),
-            reader: LedgerReader::new(pool, database.backend()),
+            reader,
             origin,
             verifier_key,
         })
@@ -210,13 +241,21 @@ impl Ledger {
         &self.verifier_key
     }
 
-    /// Appends `entry` and returns once it is durable.
+    /// Appends `entry` and returns once it is durable. After [`Ledger::shutdown`] has begun:
+    /// [`LedgerError::WriterStopped`].
     pub async fn append(&self, entry: LedgerEntry) -> Result<Receipt, LedgerError> {
+        let jobs = self
+            .lifecycle
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(LedgerError::WriterStopped)?;
         let (reply, receipt) = oneshot::channel();
-        self.jobs
-            .send(AppendJob { entry, reply })
-            .await
-            .map_err(|_| LedgerError::WriterStopped)?;
+        let sent = jobs.send(AppendJob { entry, reply }).await;
+        // Only the shutdown's taking of the sender may keep the writer running, not this one.
+        drop(jobs);
+        sent.map_err(|_| LedgerError::WriterStopped)?;
         receipt.await.map_err(|_| LedgerError::WriterStopped)?
     }
 
@@ -227,6 +266,43 @@ impl Ledger {
             Backend::Sqlite => Ok(self.head.borrow().size),
             Backend::Postgres => self.reader.tree_size().await,
         }
+    }
+
+    /// Stops the ledger and waits until none of its background work runs.
+    ///
+    /// New appends get [`LedgerError::WriterStopped`] from the moment this is called. The
+    /// appends already handed to the writer are committed and answered, or answered with an
+    /// error, first: on SQLite the writer thread commits what is queued, closes its connection
+    /// and ends; on PostgreSQL the queue writer queues what is left, and the receipt poller
+    /// answers every waiting transfer once sequenced (or with
+    /// [`LedgerError::NotSequenced`] after the sequencing timeout). Then the sequencer (after
+    /// its batch under way, releasing the lock), the subject indexer and the checkpointer stop;
+    /// the checkpointer signs the final tree head first if no checkpoint covers it. Nothing is
+    /// aborted and no timeout cuts the wait short. Calling it again (or on another clone) waits
+    /// for the first call to finish.
+    pub async fn shutdown(&self) {
+        drop(
+            self.lifecycle
+                .jobs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        let mut running = self.lifecycle.running.lock().await;
+        let Some(Running {
+            writer,
+            stop,
+            after_writer,
+        }) = running.take()
+        else {
+            return;
+        };
+        match writer {
+            Writer::Sqlite(thread) => sqlite::join(thread).await,
+            Writer::Postgres(tasks) => tasks.finish_appends().await,
+        }
+        stop.raise();
+        after_writer.join_all().await;
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::{AnyPool, Row};
 
 use super::LedgerError;
 use super::sequencing::{flat_position, to_sql_index};
-use crate::store::Backend;
+use crate::store::Database;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use kruispunt_transparency::{
     Hash, NodeRecipe, RecordedEntry, SubtreePosition, assemble, consistency_proof_nodes,
@@ -105,10 +105,12 @@ fn stored_checkpoint(row: &AnyRow) -> Result<StoredCheckpoint, LedgerError> {
 }
 
 impl LedgerReader {
-    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Self {
+    /// Read access to the ledger tables of `database` (for the broker's own ledger, and for
+    /// exports by an operator with database access).
+    pub fn for_database(database: &Database) -> Self {
         Self {
-            pool,
-            placeholders: Placeholders::for_backend(backend),
+            pool: database.pool().clone(),
+            placeholders: Placeholders::for_backend(database.backend()),
         }
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::{AnyPool, Row};
 
 use crate::error_chain::ErrorChain;
+use crate::shutdown::StopSignal;
 use crate::store::Backend;
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
@@ -17,16 +18,22 @@ const INDEX_INTERVAL: Duration = Duration::from_millis(500);
 /// Most entries indexed per transaction.
 const INDEX_BATCH: i64 = 5_000;
 
-pub(super) async fn run(pool: AnyPool, backend: Backend) {
+/// Catches up every [`INDEX_INTERVAL`] until `stop` is raised (a batch under way commits
+/// first) or the pool closes.
+pub(super) async fn run(pool: AnyPool, backend: Backend, mut stop: StopSignal) {
     let mut interval = tokio::time::interval(INDEX_INTERVAL);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.raised() => return,
+        }
         if pool.is_closed() {
             return;
         }
         loop {
             match index_next_batch(&pool, Placeholders::for_backend(backend)).await {
                 Ok(0) => break,
+                Ok(_) if stop.is_raised() => return,
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(error = %ErrorChain(&error), "subject indexing failed; retrying");

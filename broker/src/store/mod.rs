@@ -6,7 +6,7 @@
 //! placeholders, which both accept; statements built at run time with each backend's best
 //! placeholders, see [`statement`]; the types both understand: 64-bit integers, text, bytes).
 //! Only the migrations differ, kept side by side in `migrations/sqlite/` and
-//! `migrations/postgres/`. One exception: the SQLite ledger writer (`ledger::writer`) commits
+//! `migrations/postgres/`. One exception: the SQLite ledger writer (`ledger::sqlite`) commits
 //! on its own thread through a synchronous rusqlite connection to the same file; its
 //! `rusqlite::Error`s convert into [`StoreError`] here too.
 //!
@@ -19,11 +19,12 @@ mod registry;
 mod repertory;
 pub(crate) mod statement;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _, Row as _};
+use tokio::task::JoinHandle;
 
 pub use consent::ConsentStore;
 pub use registry::RegistryStore;
@@ -159,8 +160,8 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// The SQLite ledger writer's own connection reports through rusqlite; its errors convert here
-/// too, with the same meanings.
+/// The SQLite ledger writer's own connection (`ledger::sqlite`) reports through rusqlite; its
+/// errors convert here too, with the same meanings.
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked};
@@ -190,7 +191,7 @@ const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// Copies the WAL into the database file once a second without blocking writers (`PASSIVE`),
-/// so no commit pays for a checkpoint. Stops when the pool closes.
+/// so no commit pays for a checkpoint. Stops when the pool closes (between checkpoints).
 ///
 /// A passive checkpoint never rewinds the log while writes keep coming: SQLite starts writing
 /// the WAL from its beginning again only when a checkpoint has copied every frame and no
@@ -210,7 +211,10 @@ const WAL_RESTART_FRAMES: i64 = 16_384;
 async fn checkpoint_wal_periodically(pool: AnyPool) {
     let mut interval = tokio::time::interval(WAL_CHECKPOINT_INTERVAL);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = pool.close_event() => return,
+        }
         if pool.is_closed() {
             return;
         }
@@ -246,6 +250,8 @@ pub struct Database {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    /// The WAL checkpointer (SQLite), joined by [`Database::close`].
+    wal_checkpointer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Database {
@@ -271,13 +277,13 @@ impl Database {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
         };
         migrated.map_err(|error| StoreError::open("the migrations failed", error))?;
-        if backend == Backend::Sqlite {
-            tokio::spawn(checkpoint_wal_periodically(pool.clone()));
-        }
+        let wal_checkpointer = (backend == Backend::Sqlite)
+            .then(|| tokio::spawn(checkpoint_wal_periodically(pool.clone())));
         Ok(Self {
             pool,
             backend,
             url: url.to_owned(),
+            wal_checkpointer: Arc::new(Mutex::new(wal_checkpointer)),
         })
     }
 
@@ -296,9 +302,20 @@ impl Database {
         &self.pool
     }
 
-    /// Read access to the ledger tables (for exports by an operator with database access).
-    pub fn ledger_reader(&self) -> crate::ledger::LedgerReader {
-        crate::ledger::LedgerReader::new(self.pool.clone(), self.backend)
+    /// Closes every connection of the pool (waiting for those in use to come back) and waits
+    /// for the WAL checkpointer to end. Every clone of this database is closed with it.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        let wal_checkpointer = self
+            .wal_checkpointer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = wal_checkpointer
+            && let Err(error) = task.await
+        {
+            tracing::error!(%error, "the WAL checkpointer failed");
+        }
     }
 
     /// The persons repertory.

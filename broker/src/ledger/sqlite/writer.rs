@@ -1,4 +1,4 @@
-//! Group commit on SQLite: the one thread that appends entries to the ledger.
+//! The SQLite writer: the one thread that appends entries to the ledger, by group commit.
 //!
 //! Transfers hand their entry to the writer through a channel and wait. The writer takes every
 //! entry queued at that moment (up to `max_batch`), sequences them (`sequencing`), and writes
@@ -16,18 +16,14 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use super::sequencing::{SequencedBatch, sequence};
-use super::{LedgerError, Receipt, TreeHead};
 use crate::error_chain::ErrorChain;
+use crate::ledger::append::AppendJob;
+use crate::ledger::sequencing::{SequencedBatch, sequence};
+use crate::ledger::{LedgerError, TreeHead};
 use crate::store::{SQLITE_CONNECTION_PRAGMAS, StoreError};
-use kruispunt_transparency::{CompactRange, LedgerEntry};
-
-pub(super) struct AppendJob {
-    pub(super) entry: LedgerEntry,
-    pub(super) reply: oneshot::Sender<Result<Receipt, LedgerError>>,
-}
+use kruispunt_transparency::CompactRange;
 
 pub(super) struct Writer {
     /// The writer's own connection, held for its lifetime.
@@ -56,12 +52,16 @@ impl Writer {
         })
     }
 
-    /// Starts the writer thread. It stops when every sender of `jobs` is gone.
-    pub(super) fn spawn(self, jobs: mpsc::Receiver<AppendJob>) -> Result<(), StoreError> {
+    /// Starts the writer thread. It stops when every sender of `jobs` is gone, once it has
+    /// committed (or refused) every job still queued then; joining the handle waits for that
+    /// and for its connection to be closed.
+    pub(super) fn spawn(
+        self,
+        jobs: mpsc::Receiver<AppendJob>,
+    ) -> Result<std::thread::JoinHandle<()>, StoreError> {
         std::thread::Builder::new()
             .name("ledger-writer".to_owned())
             .spawn(move || self.run(jobs))
-            .map(drop)
             .map_err(|error| StoreError::open("cannot start the ledger writer", error))
     }
 
@@ -77,6 +77,7 @@ impl Writer {
             }
             self.commit_batch(std::mem::take(&mut batch));
         }
+        // `self` drops here: the connection closes before the thread ends.
     }
 
     fn commit_batch(&mut self, jobs: Vec<AppendJob>) {
@@ -85,7 +86,7 @@ impl Writer {
         let batch = match sequence(&self.range, entries) {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::error!(%error, "ledger batch cannot be placed; refusing it");
+                tracing::error!(error = %ErrorChain(&error), "ledger batch cannot be placed; refusing it");
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -101,14 +102,16 @@ impl Writer {
         );
         match written {
             Ok(()) => {
+                // The head first: once a transfer has its receipt, the durable size (and the
+                // checkpointer) already count its entry.
+                let _ = self.head.send(TreeHead {
+                    size: batch.range.size(),
+                    root: batch.range.root(),
+                });
                 for (reply, receipt) in replies.into_iter().zip(batch.receipts()) {
                     let _ = reply.send(Ok(receipt));
                 }
                 self.range = batch.range;
-                let _ = self.head.send(TreeHead {
-                    size: self.range.size(),
-                    root: self.range.root(),
-                });
             }
             Err(error) => {
                 tracing::error!(error = %ErrorChain(&error), entries = batch.len(), "ledger commit failed; refusing the batch");

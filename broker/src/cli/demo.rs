@@ -1,4 +1,5 @@
-//! `kruispunt demo`: a whole exchange on one machine, in one process.
+//! `kruispunt demo`: a whole exchange on one machine, in one process (the binary's own code:
+//! only it uses the example civil registry).
 //!
 //! It issues a development PKI, starts the example civil registry adapter and a broker on the
 //! embedded SQLite default, registers agencies, a route and an authorization through the
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kruispunt_adapter::identity::{AgencyId, Role};
-use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsMaterial};
+use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer};
 use kruispunt_adapter::{AdapterLimits, serve};
 use kruispunt_civil_registry::{CivilRegistry, PERSON_DATA_TYPE, SyntheticCivilRegistry};
 use kruispunt_proto::v1 as proto;
@@ -22,25 +23,25 @@ use kruispunt_proto::v1::registry_client::RegistryClient;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
-use crate::broker::Broker;
-use crate::config::{BrokerConfig, TlsPaths};
-use crate::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
+use kruispunt_broker::broker::Broker;
+use kruispunt_broker::config::{BrokerConfig, TlsPaths};
+use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
 use kruispunt_transparency::{Hash, NoteVerifier, verify_checkpoint, verify_inclusion};
 
 /// The broker's agency id in the demo.
-pub const BROKER_AGENCY: &str = "kruispunt.broker";
+pub(crate) const BROKER_AGENCY: &str = "kruispunt.broker";
 /// The civil registry's agency id in the demo.
-pub const CIVIL_REGISTRY_AGENCY: &str = "be.example.civil-registry";
+pub(crate) const CIVIL_REGISTRY_AGENCY: &str = "be.example.civil-registry";
 /// The consumer agency in the demo.
-pub const CONSUMER_AGENCY: &str = "be.example.gemeente-lokeren";
+pub(crate) const CONSUMER_AGENCY: &str = "be.example.gemeente-lokeren";
 /// The operator in the demo.
-pub const OPERATOR_AGENCY: &str = "kruispunt.operator";
+pub(crate) const OPERATOR_AGENCY: &str = "kruispunt.operator";
 /// The auditor in the demo.
-pub const AUDITOR_AGENCY: &str = "be.example.auditor";
+pub(crate) const AUDITOR_AGENCY: &str = "be.example.auditor";
 /// The purpose the demo consumer is authorized for (whole person records).
-pub const DEMO_PURPOSE: &str = "demo";
+pub(crate) const DEMO_PURPOSE: &str = "demo";
 /// A second purpose, authorized for name and birth date only (minimisation).
-pub const MINIMISED_PURPOSE: &str = "school-enrolment";
+pub(crate) const MINIMISED_PURPOSE: &str = "school-enrolment";
 /// The fields the second purpose allows.
 const MINIMISED_FIELDS: [&str; 3] = ["/voornaam", "/achternaam", "/heeftGeboorte/datum"];
 /// Seed and size of the synthetic population.
@@ -49,7 +50,7 @@ const POPULATION_SIZE: usize = 1_000;
 
 /// What the demo does.
 #[derive(Debug, Clone)]
-pub struct DemoOptions {
+pub(crate) struct DemoOptions {
     /// Where PKI, database and ledger secrets go (a temporary directory when `None`).
     pub directory: Option<PathBuf>,
     /// Broker address (port 0 picks a free port).
@@ -60,7 +61,7 @@ pub struct DemoOptions {
 
 /// The facts a sandbox user needs, also written to `sandbox.json`.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct SandboxFacts {
+pub(crate) struct SandboxFacts {
     /// `host:port` of the broker.
     pub broker_address: String,
     /// CA certificate to trust.
@@ -79,7 +80,7 @@ pub struct SandboxFacts {
 
 /// Runs the demo, writing its report to `out`. Returns when done, or (with `keep_running`) when
 /// `shutdown` completes.
-pub async fn run(
+pub(crate) async fn run(
     options: DemoOptions,
     out: &mut (dyn Write + Send),
     shutdown: impl std::future::Future<Output = ()> + Send,
@@ -145,9 +146,13 @@ pub async fn run(
     let broker_listener = TcpListener::bind(options.listen).await?;
     let broker_address = broker_listener.local_addr()?;
     let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let broker_task = tokio::spawn(crate::server::run(broker_listener, broker, async {
-        let _ = broker_stopped.await;
-    }));
+    let broker_task = tokio::spawn(kruispunt_broker::server::run(
+        broker_listener,
+        broker,
+        async {
+            let _ = broker_stopped.await;
+        },
+    ));
     writeln!(
         out,
         "broker        https://{broker_address} (SQLite {})",
@@ -464,14 +469,4 @@ fn write_sandbox_instructions(
     )?;
     writeln!(out, "  subjects      {}", facts.subjects.join(", "))?;
     writeln!(out, "Press Ctrl-C to stop.")
-}
-
-/// Reads a demo directory's TLS material for one agency (used by the sandbox tests and tools).
-pub fn agency_material(directory: &Path, agency: &str) -> std::io::Result<TlsMaterial> {
-    let pki = directory.join("pki");
-    TlsMaterial::from_files(
-        &pki.join("ca.pem"),
-        &pki.join(format!("{agency}.pem")),
-        &pki.join(format!("{agency}-key.pem")),
-    )
 }

@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::{AnyPool, Row};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 
-use super::writer::AppendJob;
-use super::{LedgerError, Receipt};
 use crate::error_chain::ErrorChain;
+use crate::ledger::append::{AppendJob, Reply};
+use crate::ledger::{LedgerError, Receipt};
+use crate::shutdown::StopSignal;
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use kruispunt_transparency::Hash;
@@ -35,8 +36,6 @@ const FALLBACK_POLL: Duration = Duration::from_millis(100);
 
 /// Queue rows per statement (three parameters each, far below PostgreSQL's limit).
 const QUEUE_ROWS_PER_STATEMENT: usize = 600;
-
-type Reply = oneshot::Sender<Result<Receipt, LedgerError>>;
 
 /// Transfers waiting for their queued entries to be sequenced, by queue id.
 #[derive(Default)]
@@ -62,6 +61,8 @@ pub(super) struct QueueWriter {
 }
 
 impl QueueWriter {
+    /// Queues batches until every sender of `jobs` is gone and the jobs queued then are
+    /// handled.
     pub(super) async fn run(self, mut jobs: mpsc::Receiver<AppendJob>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
@@ -130,11 +131,19 @@ pub(super) struct ReceiptPoller {
 }
 
 impl ReceiptPoller {
-    pub(super) async fn run(self) {
+    /// Answers waiting transfers until `stop` is raised and none waits (raised once the queue
+    /// writer has ended, so none can come).
+    pub(super) async fn run(self, mut stop: StopSignal) {
         let mut listener = None;
         loop {
             if self.waiting.lock().is_empty() {
-                self.waiting.changed.notified().await;
+                if stop.is_raised() {
+                    return;
+                }
+                tokio::select! {
+                    () = self.waiting.changed.notified() => {}
+                    () = stop.raised() => continue,
+                }
             }
             if let Err(error) = self.resolve_sequenced().await {
                 tracing::warn!(error = %ErrorChain(&error), "reading sequenced ledger entries failed; retrying");

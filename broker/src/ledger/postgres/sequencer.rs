@@ -18,9 +18,10 @@ use sqlx::{AnyConnection, Connection, Row};
 use tokio::sync::watch;
 
 use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
-use super::sequencing::{load_range, sequence, write_sequenced};
-use super::{LedgerError, TreeHead};
 use crate::error_chain::ErrorChain;
+use crate::ledger::sequencing::{load_range, sequence, write_sequenced};
+use crate::ledger::{LedgerError, TreeHead};
+use crate::shutdown::StopSignal;
 use crate::store::statement::{Placeholders, StatementBuilder};
 use kruispunt_transparency::{CompactRange, LedgerEntry};
 
@@ -43,24 +44,32 @@ pub(super) struct Sequencer {
 }
 
 impl Sequencer {
-    /// Campaigns for the lock forever; sequences while holding it.
-    pub(super) async fn run(self) {
-        loop {
-            match self.campaign().await {
+    /// Campaigns for the lock until `stop` is raised; sequences while holding it. A batch
+    /// under way when `stop` is raised is committed (or fails) first; the lock goes with the
+    /// connection, closed on the way out.
+    pub(super) async fn run(self, mut stop: StopSignal) {
+        while !stop.is_raised() {
+            match self.campaign(&mut stop).await {
                 Ok(()) => {}
                 Err(error) => {
                     tracing::warn!(error = %ErrorChain(&error), "ledger sequencer stopped; will campaign again")
                 }
             }
-            tokio::time::sleep(ELECTION_INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(ELECTION_INTERVAL) => {}
+                () = stop.raised() => {}
+            }
         }
     }
 
     /// Connects, waits for the lock, then sequences until an error (which drops the connection
-    /// and with it the lock).
-    async fn campaign(&self) -> Result<(), LedgerError> {
+    /// and with it the lock) or until `stop` is raised (which closes the connection).
+    async fn campaign(&self, stop: &mut StopSignal) -> Result<(), LedgerError> {
         let url = crate::store::with_application_name(&self.url, SEQUENCER_APPLICATION_NAME);
-        let mut connection = AnyConnection::connect(&url).await?;
+        let mut connection = tokio::select! {
+            connected = AnyConnection::connect(&url) => connected?,
+            () = stop.raised() => return Ok(()),
+        };
         loop {
             let locked: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
                 .bind(SEQUENCER_LOCK_KEY)
@@ -70,7 +79,13 @@ impl Sequencer {
             if locked {
                 break;
             }
-            tokio::time::sleep(ELECTION_INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(ELECTION_INTERVAL) => {}
+                () = stop.raised() => {
+                    connection.close().await?;
+                    return Ok(());
+                }
+            }
         }
         let mut range = load_range(&mut connection).await?;
         tracing::info!(
@@ -80,6 +95,14 @@ impl Sequencer {
         self.publish(&range);
         let mut listener = listen(&self.url, QUEUED_CHANNEL).await;
         loop {
+            if stop.is_raised() {
+                tracing::info!(
+                    tree_size = range.size(),
+                    "this node stops sequencing the ledger"
+                );
+                connection.close().await?;
+                return Ok(());
+            }
             let sequenced = self
                 .sequence_next_batch(&mut connection, &mut range)
                 .await?;
@@ -91,9 +114,13 @@ impl Sequencer {
                     tokio::select! {
                         received = active.recv() => if received.is_err() { listener = None },
                         () = tokio::time::sleep(IDLE_POLL) => {}
+                        () = stop.raised() => {}
                     }
                 }
-                None => tokio::time::sleep(IDLE_POLL).await,
+                None => tokio::select! {
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    () = stop.raised() => {}
+                },
             }
         }
     }
