@@ -5,8 +5,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
@@ -15,6 +14,9 @@ use kruispunt_transparency::{
     Checkpoint, LedgerEntry, NoteSigner, Outcome, leaf_hash, sign_checkpoint,
 };
 use sqlx::Row;
+
+mod ledger_cli;
+use ledger_cli::{verifier_key, verify_database_and_bundle};
 
 const ORIGIN: &str = "tamper.test/ledger";
 const ENTRIES_PER_BURST: usize = 40;
@@ -85,68 +87,9 @@ fn copy_ledger(from: &Path, to: &Path) {
     }
 }
 
-fn kruispunt(arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kruispunt"))
-        .args(arguments)
-        .output()
-        .unwrap()
-}
-
-fn verifier_key(directory: &Path) -> String {
-    let output = kruispunt(&[
-        "ledger",
-        "key",
-        "--data-dir",
-        directory.to_str().unwrap(),
-        "--origin",
-        ORIGIN,
-    ]);
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 /// Runs `verify` on the database and on an exported bundle; both must agree.
 fn verify(directory: &Path, key: &str) -> (i32, String) {
-    let url = database_url(directory);
-    let direct = kruispunt(&["ledger", "verify", "--key", key, "--database-url", &url]);
-    let bundle: PathBuf = directory.join("ledger.bundle");
-    let export = kruispunt(&[
-        "ledger",
-        "export",
-        "--database-url",
-        &url,
-        "--out",
-        bundle.to_str().unwrap(),
-    ]);
-    assert!(export.status.success(), "{export:?}");
-    let from_bundle = kruispunt(&[
-        "ledger",
-        "verify",
-        "--key",
-        key,
-        "--bundle",
-        bundle.to_str().unwrap(),
-    ]);
-    let text = |output: &std::process::Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    };
-    assert_eq!(
-        direct.status.code(),
-        from_bundle.status.code(),
-        "{}\n{}",
-        text(&direct),
-        text(&from_bundle)
-    );
-    assert_eq!(
-        text(&direct),
-        text(&from_bundle),
-        "database and bundle verification must agree"
-    );
-    (direct.status.code().unwrap(), text(&direct))
+    verify_database_and_bundle(&database_url(directory), directory, key)
 }
 
 async fn tamper(directory: &Path, statements: &[(&str, Vec<Vec<u8>>)]) {
@@ -202,7 +145,7 @@ fn with_changed_byte(mut entry: Vec<u8>) -> Vec<u8> {
 async fn every_kind_of_tampering_is_detected_and_located() {
     let original = tempfile::tempdir().unwrap();
     build_ledger(original.path()).await;
-    let key = verifier_key(original.path());
+    let key = verifier_key(original.path(), ORIGIN);
     let total = BURSTS * ENTRIES_PER_BURST;
 
     // Untouched: verifies.

@@ -6,13 +6,15 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
 use kruispunt_broker::store::Database;
 use kruispunt_transparency::{LedgerEntry, Outcome};
 use sqlx::Row;
+
+mod ledger_cli;
+use ledger_cli::{verifier_key, verify_database_and_bundle};
 
 /// The origin the fixture's checkpoints were signed for.
 const ORIGIN: &str = "kruispunt.example/ledger";
@@ -50,21 +52,6 @@ fn new_entry(number: u64) -> LedgerEntry {
         },
         refusal_reason: String::new(),
     }
-}
-
-fn kruispunt(arguments: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kruispunt"))
-        .args(arguments)
-        .output()
-        .unwrap()
-}
-
-fn text(output: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 async fn stored_entries(url: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -133,40 +120,8 @@ async fn a_version_1_ledger_upgraded_in_place_verifies_with_todays_entries() {
         assert_eq!(decoded.consumer, "be.example.gemeente-lokeren");
     }
 
-    let key = kruispunt(&[
-        "ledger",
-        "key",
-        "--data-dir",
-        directory.path().to_str().unwrap(),
-        "--origin",
-        ORIGIN,
-    ]);
-    assert!(key.status.success(), "{}", text(&key));
-    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
-    let direct = kruispunt(&["ledger", "verify", "--key", &key, "--database-url", &url]);
-    assert!(direct.status.success(), "{}", text(&direct));
-    assert!(
-        text(&direct).contains(&format!("{size} entries")),
-        "{}",
-        text(&direct)
-    );
-    let bundle = directory.path().join("ledger.bundle");
-    let export = kruispunt(&[
-        "ledger",
-        "export",
-        "--database-url",
-        &url,
-        "--out",
-        bundle.to_str().unwrap(),
-    ]);
-    assert!(export.status.success(), "{}", text(&export));
-    let from_bundle = kruispunt(&[
-        "ledger",
-        "verify",
-        "--key",
-        &key,
-        "--bundle",
-        bundle.to_str().unwrap(),
-    ]);
-    assert!(from_bundle.status.success(), "{}", text(&from_bundle));
+    let key = verifier_key(directory.path(), ORIGIN);
+    let (code, report) = verify_database_and_bundle(&url, directory.path(), &key);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains(&format!("{size} entries")), "{report}");
 }
