@@ -20,7 +20,7 @@
 use std::fmt;
 
 use crate::checkpoint::{Checkpoint, verify_checkpoint};
-use crate::ledger_entry::LedgerEntry;
+use crate::ledger_entry::LedgerRecord;
 use crate::merkle::{
     CompactRange, Hash, ProofError, SubtreeHashes, consistency_proof_from_subtree_hashes,
     leaf_hash, verify_consistency,
@@ -33,7 +33,7 @@ use crate::note::NoteVerifier;
 pub struct RecordedEntry<'bytes> {
     /// The position the entry was found at.
     pub leaf_index: u64,
-    /// The canonical entry bytes (see [`LedgerEntry::encode`]).
+    /// The canonical entry bytes (see [`LedgerRecord::encode`](crate::LedgerRecord::encode)).
     pub entry: &'bytes [u8],
     /// The leaf hash recorded when the entry was written.
     pub recorded_leaf_hash: Hash,
@@ -287,16 +287,16 @@ impl LedgerVerification {
                 index: expected_index,
             });
         }
-        let entry = LedgerEntry::decode(recorded.entry).map_err(|error| {
+        let entry = LedgerRecord::decode(recorded.entry).map_err(|error| {
             VerificationFailure::EntryUndecodable {
                 index: expected_index,
                 detail: error.to_string(),
             }
         })?;
-        if entry.leaf_index != expected_index {
+        if entry.leaf_index() != expected_index {
             return Err(VerificationFailure::EntryMisplaced {
                 index: expected_index,
-                encoded_index: entry.leaf_index,
+                encoded_index: entry.leaf_index(),
             });
         }
         let leaf = leaf_hash(recorded.entry);

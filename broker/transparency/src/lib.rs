@@ -13,9 +13,10 @@
 //!   [`NoteVerifier`]).
 //! * [`checkpoint`]: C2SP tlog-checkpoints, the signed tree heads
 //!   ([`Checkpoint`], [`sign_checkpoint`], [`verify_checkpoint`]).
-//! * [`ledger_entry`]: the canonical, versioned encoding of a ledger entry
-//!   ([`LedgerEntry`], documented in the repository's `docs/ledger.md`),
-//!   keyed subject pseudonyms and payload digests.
+//! * [`ledger_entry`]: the canonical, versioned encoding of ledger entries of
+//!   every kind ([`LedgerRecord`]: transfers ([`LedgerEntry`]), rule changes,
+//!   published changes and delivered notices; documented in the repository's
+//!   `docs/ledger.md`), keyed subject pseudonyms and payload digests.
 //! * [`ledger_verification`]: the ledger verifier's pure core
 //!   ([`LedgerVerification`]): recorded entries (index, bytes, recorded leaf
 //!   hash), signed checkpoints and the public key in, the first failure or a
@@ -34,7 +35,9 @@ pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
 };
 pub use ledger_entry::{
-    EntryDecodeError, LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest,
+    ChangeKind, ChangePublishedEntry, EntryDecodeError, EntryKind, GovernanceChange,
+    GovernanceEntry, LedgerEntry, LedgerRecord, NoticeDeliveredEntry, Outcome,
+    SubjectPseudonymizer, payload_digest,
 };
 pub use ledger_verification::{
     ConsistencyProofs, FetchedConsistencyProofs, LedgerVerification, RecordedEntry,

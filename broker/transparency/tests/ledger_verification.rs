@@ -1,10 +1,12 @@
 //! Tests of `ledger_verification`, the verifier's pure core, on a ledger built in memory: an
 //! intact ledger verifies, and each kind of damage is named at the entry or checkpoint it hits.
+//! The ledger mixes every entry kind and both format versions, as real ledgers do.
 
 use kruispunt_transparency::{
-    Checkpoint, CompactRange, FetchedConsistencyProofs, Hash, LedgerEntry, LedgerVerification,
-    NoteSigner, Outcome, RecordedEntry, VerificationFailure, consistency_proof_from_leaves,
-    leaf_hash, sign_checkpoint,
+    ChangeKind, ChangePublishedEntry, Checkpoint, CompactRange, FetchedConsistencyProofs,
+    GovernanceChange, GovernanceEntry, Hash, LedgerEntry, LedgerRecord, LedgerVerification,
+    NoteSigner, NoticeDeliveredEntry, Outcome, RecordedEntry, VerificationFailure,
+    consistency_proof_from_leaves, leaf_hash, sign_checkpoint,
 };
 
 const ORIGIN: &str = "kruispunt.example/ledger";
@@ -15,26 +17,68 @@ struct StoredBytes {
     leaf_hash: Hash,
 }
 
+/// A ledger of `count` entries of every kind and both format versions in turn: transfers in
+/// today's format and in version 1 (as ledgers written before kinds hold them), rule changes,
+/// published changes and delivered notices.
 fn ledger(count: u64) -> Vec<StoredBytes> {
     (0..count)
         .map(|index| {
-            let entry = LedgerEntry {
-                leaf_index: index,
-                recorded_at_micros: 1_700_000_000_000_000 + index as i64,
-                consumer: "be.test.consumer".to_owned(),
-                provider: "be.test.provider".to_owned(),
-                data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
-                purpose: "test".to_owned(),
-                legal_basis: String::new(),
-                legal_basis_ref: String::new(),
-                consent_id: String::new(),
-                subject_pseudonym: [index as u8; 32],
-                payload_sha256: None,
-                request_id: format!("r-{index}"),
-                outcome: Outcome::RefusedNoAuthorization,
-                refusal_reason: "no authorization".to_owned(),
+            let recorded_at_micros = 1_700_000_000_000_000 + index as i64;
+            let pseudonym = [index as u8; 32];
+            let record = match index % 5 {
+                1 => LedgerRecord::Governance(GovernanceEntry {
+                    leaf_index: index,
+                    recorded_at_micros,
+                    actor: "kruispunt.operator".to_owned(),
+                    change: GovernanceChange::AuthorizationGranted,
+                    key_fields: vec![("authorization_id".to_owned(), index.to_string())],
+                    record_digest: [7; 32],
+                }),
+                2 => LedgerRecord::ChangePublished(ChangePublishedEntry {
+                    leaf_index: index,
+                    recorded_at_micros,
+                    provider: "be.test.provider".to_owned(),
+                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+                    subject_pseudonym: pseudonym,
+                    change_kind: ChangeKind::Updated,
+                    occurred_at_micros: recorded_at_micros - 1,
+                    event_id_digest: [8; 32],
+                }),
+                3 => LedgerRecord::NoticeDelivered(NoticeDeliveredEntry {
+                    leaf_index: index,
+                    recorded_at_micros,
+                    consumer: "be.test.consumer".to_owned(),
+                    provider: "be.test.provider".to_owned(),
+                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+                    subject_pseudonym: pseudonym,
+                    change_kind: ChangeKind::Updated,
+                    cursor: index,
+                    publication_index: index - 1,
+                    event_id_digest: [8; 32],
+                }),
+                _ => LedgerRecord::Transfer(LedgerEntry {
+                    leaf_index: index,
+                    recorded_at_micros,
+                    consumer: "be.test.consumer".to_owned(),
+                    provider: "be.test.provider".to_owned(),
+                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+                    purpose: "test".to_owned(),
+                    legal_basis: String::new(),
+                    legal_basis_ref: String::new(),
+                    consent_id: String::new(),
+                    subject_pseudonym: pseudonym,
+                    payload_sha256: None,
+                    request_id: format!("r-{index}"),
+                    outcome: Outcome::RefusedNoAuthorization,
+                    refusal_reason: "no authorization".to_owned(),
+                }),
+            };
+            let mut entry = record.encode();
+            if index % 5 == 4 {
+                // The same transfer as the version 1 broker wrote it: no kind byte.
+                entry.remove(1);
+                entry[0] = 1;
             }
-            .encode();
             let leaf_hash = leaf_hash(&entry);
             StoredBytes { entry, leaf_hash }
         })
