@@ -184,6 +184,9 @@ struct TransferFacts<'a> {
     command: &'a FetchCommand,
     subject_pseudonym: [u8; 32],
     authorization: Option<Authorization>,
+    /// The consent the authorization relied on: one that exists and covers the request (in
+    /// force or not). A quoted id that is not is caller text, and is not recorded.
+    consent_relied_on: Option<String>,
     provider: String,
 }
 
@@ -196,6 +199,7 @@ impl Pipeline {
                 .pseudonymizer
                 .pseudonym(command.subject.scheme().as_str(), command.subject.id()),
             authorization: None,
+            consent_relied_on: None,
             provider: String::new(),
         };
         match self.run_steps_3_to_9(&mut facts).await {
@@ -235,8 +239,14 @@ impl Pipeline {
         let authorization = facts.authorization.insert(self.authorize(command, now)?);
         self.check_repertory(command, authorization, &facts.subject_pseudonym, now)
             .await?;
-        self.check_consent(command, authorization, &facts.subject_pseudonym, now)
-            .await?;
+        self.check_consent(
+            command,
+            authorization,
+            &facts.subject_pseudonym,
+            now,
+            &mut facts.consent_relied_on,
+        )
+        .await?;
         let adapter = self.route(command, &mut facts.provider)?;
         let payload_json = self.call_adapter(command, &adapter).await?;
         let payload = self.validate(command, &adapter, &payload_json)?;
@@ -282,13 +292,15 @@ impl Pipeline {
 
     /// Step 5: when the authorization demands it, a consent in force from this subject to this
     /// consumer, for this purpose and data type. Messages never reveal whether a consent id
-    /// exists for another subject.
+    /// exists for another subject. A consent that covers the request is written into
+    /// `relied_on` (for the ledger entry) before its validity is checked.
     async fn check_consent(
         &self,
         command: &FetchCommand,
         authorization: &Authorization,
         subject_pseudonym: &[u8; 32],
         now: i64,
+        relied_on: &mut Option<String>,
     ) -> Result<(), FetchRefusal> {
         if !authorization.requires_consent {
             return Ok(());
@@ -316,6 +328,7 @@ impl Pipeline {
         if !covers {
             return Err(not_covered());
         }
+        *relied_on = Some(consent.id.clone());
         if consent.revoked_at.is_some_and(|revoked| revoked <= now) {
             return Err(FetchRefusal::ConsentRevoked);
         }
@@ -459,7 +472,7 @@ impl Pipeline {
             purpose: command.purpose.clone(),
             legal_basis,
             legal_basis_ref,
-            consent_id: command.consent_id.clone(),
+            consent_id: facts.consent_relied_on.clone().unwrap_or_default(),
             subject_pseudonym: facts.subject_pseudonym,
             payload_sha256: payload.map(payload_digest),
             request_id: command.request_id.clone(),
