@@ -35,6 +35,8 @@ pub struct Delivery {
     pub provider: String,
     /// The ledger entry of this transfer.
     pub receipt: Receipt,
+    /// The entry's exact bytes, as stored at `receipt.index`.
+    pub entry_bytes: Vec<u8>,
 }
 
 /// Why a fetch was refused. The gRPC code of each is decided in `api::status`, nowhere else.
@@ -205,12 +207,15 @@ impl Pipeline {
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
                 // Step 10, then 11.
-                let entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
-                let receipt = self.ledger.append(entry).await?;
+                let mut entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
+                let receipt = self.ledger.append(entry.clone()).await?;
+                // The writer encodes the entry at the index it assigns; so does this.
+                entry.leaf_index = receipt.index;
                 Ok(Delivery {
                     payload_json,
                     provider: facts.provider,
                     receipt,
+                    entry_bytes: entry.encode(),
                 })
             }
             Err(refusal) => {

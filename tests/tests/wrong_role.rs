@@ -40,7 +40,7 @@ async fn each_service_requires_its_role(backend: Backend) {
 
     let mut consumer_as_auditor = AuditClient::new(exchange.channel_as(CONSUMER).await);
     let status = consumer_as_auditor
-        .get_checkpoint(proto::GetCheckpointRequest {})
+        .query_transfers(proto::QueryTransfersRequest::default())
         .await
         .expect_err("a consumer is no auditor");
     assert_eq!(status.code(), tonic::Code::PermissionDenied);

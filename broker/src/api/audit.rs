@@ -17,8 +17,18 @@ const MAX_PAGE_SIZE: u32 = 500;
 const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Largest batch of raw entries or checkpoints.
 const MAX_BATCH: u32 = 1_000;
-/// Who may read checkpoints and proofs.
-const PROOF_READERS: &[Role] = &[Role::Auditor, Role::Portal];
+/// Who may read checkpoints and proofs: auditors and portals of any entry, consumers of their
+/// own transfers (to check their receipts).
+const PROOF_READERS: &[Role] = &[Role::Auditor, Role::Portal, Role::Consumer];
+
+/// A consumer asked for the proof of an entry that is not one of its transfers (or does not
+/// exist: the answer is the same, so it learns nothing about other entries).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("entry {index} is not one of your transfers")]
+pub struct EntryNotVisible {
+    /// The index asked for.
+    pub index: u64,
+}
 
 /// The `Audit` service.
 pub struct AuditService {
@@ -61,6 +71,20 @@ impl AuditService {
             .await?
             .ok_or(LedgerError::NoCheckpointYet)
             .map_err(Status::from)
+    }
+
+    /// The entry at `index` is a transfer `consumer` asked for.
+    async fn check_own_transfer(&self, consumer: &str, index: u64) -> Result<(), Status> {
+        let stored = self.ledger.reader().entries(index, 1).await?;
+        let own = stored.first().is_some_and(|stored| {
+            stored.leaf_index == index
+                && LedgerEntry::decode(&stored.entry).is_ok_and(|entry| entry.consumer == consumer)
+        });
+        if own {
+            Ok(())
+        } else {
+            Err(EntryNotVisible { index }.into())
+        }
     }
 
     async fn check_within_durable(&self, size: u64, what: &str) -> Result<(), Status> {
@@ -184,8 +208,12 @@ impl Audit for AuditService {
         &self,
         request: Request<proto::GetInclusionProofRequest>,
     ) -> Result<Response<proto::InclusionProof>, Status> {
-        require_any_role(&request, PROOF_READERS)?;
+        let caller = require_any_role(&request, PROOF_READERS)?;
         let request = request.into_inner();
+        if !caller.has_role(Role::Auditor) && !caller.has_role(Role::Portal) {
+            self.check_own_transfer(caller.agency_id().as_str(), request.index)
+                .await?;
+        }
         let tree_size = match request.tree_size {
             0 => self.latest_checkpoint().await?.tree_size,
             size => size,

@@ -76,6 +76,7 @@ impl Exchange for ExchangeService {
             receipt: Some(AuditReceipt {
                 index: delivery.receipt.index,
                 leaf_hash: delivery.receipt.leaf_hash.to_vec(),
+                entry: delivery.entry_bytes,
             }),
         }))
     }

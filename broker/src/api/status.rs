@@ -4,6 +4,7 @@
 
 use tonic::Status;
 
+use super::audit::EntryNotVisible;
 use crate::error_chain::ErrorChain;
 use crate::ledger::LedgerError;
 use crate::pipeline::FetchRefusal;
@@ -72,5 +73,13 @@ impl From<LedgerError> for Status {
 impl From<AgencyRevoked> for Status {
     fn from(refusal: AgencyRevoked) -> Self {
         Status::unauthenticated(refusal.to_string())
+    }
+}
+
+/// A consumer may see only its own transfers' proofs (the same answer for entries that do not
+/// exist).
+impl From<EntryNotVisible> for Status {
+    fn from(refusal: EntryNotVisible) -> Self {
+        Status::permission_denied(refusal.to_string())
     }
 }
