@@ -20,6 +20,9 @@
 //!   ([`LedgerVerification`]): recorded entries (index, bytes, recorded leaf
 //!   hash), signed checkpoints and the public key in, the first failure or a
 //!   summary out.
+//! * [`receipt`]: a consumer's [`TransferReceipt`] (origin, index, leaf hash,
+//!   entry bytes) and [`verify_receipt`], which checks it against an
+//!   inclusion proof and a signed checkpoint, offline.
 //!
 //! Specifications: RFC 6962 §2.1, RFC 9162 §2.1, <https://c2sp.org/signed-note>,
 //! <https://c2sp.org/tlog-checkpoint>.
@@ -29,6 +32,7 @@ pub mod ledger_entry;
 pub mod ledger_verification;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 
 pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
@@ -49,6 +53,7 @@ pub use merkle::{
     root_nodes, verify_consistency, verify_consistency_bytes, verify_inclusion,
     verify_inclusion_bytes,
 };
+pub use receipt::{ReceiptError, TransferReceipt, VerifiedReceipt, verify_receipt};
 pub use note::{
     NoteError, NoteSignature, NoteSigner, NoteVerifier, ParsedNote, VerifiedNote, parse_note,
 };
