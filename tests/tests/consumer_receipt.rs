@@ -9,8 +9,7 @@
 
 use kruispunt_broker::api::RECEIPT_TRAILER;
 use kruispunt_e2e::{
-    AUDITOR, Backend, CONSUMER, OTHER_CONSUMER, Outcome, TestExchange, backend_test,
-    person_request,
+    AUDITOR, Backend, CONSUMER, OTHER_CONSUMER, Outcome, TestExchange, backend_test, person_request,
 };
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
@@ -165,7 +164,11 @@ async fn a_consumer_checks_its_own_receipts_and_sees_no_other_entry(backend: Bac
         .get_inclusion_proof(proof_of(u64::MAX))
         .await
         .expect_err("no such entry");
-    for refusal in [&of_another_consumer, &of_no_entry, &of_the_last_possible_index] {
+    for refusal in [
+        &of_another_consumer,
+        &of_no_entry,
+        &of_the_last_possible_index,
+    ] {
         assert_eq!(refusal.code(), Code::PermissionDenied);
     }
     assert_eq!(

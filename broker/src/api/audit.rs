@@ -7,9 +7,9 @@
 //! entries.
 
 use kruispunt_adapter::auth::{require_any_role, require_role};
+use kruispunt_adapter::identity::AgencyIdentity;
 use kruispunt_adapter::identity::Role;
 use kruispunt_adapter::subject::parse_subject;
-use kruispunt_adapter::identity::AgencyIdentity;
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_server::Audit;
 use tonic::{Request, Response, Status};
@@ -88,11 +88,7 @@ impl AuditService {
 
     /// Refuses a caller that is only a consumer unless the entry at `index` names it as the
     /// consumer; proof readers pass without a look.
-    async fn check_entry_visible(
-        &self,
-        caller: &AgencyIdentity,
-        index: u64,
-    ) -> Result<(), Status> {
+    async fn check_entry_visible(&self, caller: &AgencyIdentity, index: u64) -> Result<(), Status> {
         if PROOF_READERS.iter().any(|role| caller.has_role(*role)) {
             return Ok(());
         }

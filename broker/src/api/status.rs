@@ -11,9 +11,9 @@ use super::audit::EntryNotTheCallers;
 use crate::error_chain::ErrorChain;
 use crate::ledger::LedgerError;
 use crate::pipeline::{FetchRefusal, RecordedRefusal};
-use kruispunt_transparency::TransferReceipt;
 use crate::revocation::AgencyRevoked;
 use crate::store::StoreError;
+use kruispunt_transparency::TransferReceipt;
 
 impl From<FetchRefusal> for Status {
     fn from(refusal: FetchRefusal) -> Self {

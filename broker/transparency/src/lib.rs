@@ -53,7 +53,7 @@ pub use merkle::{
     root_nodes, verify_consistency, verify_consistency_bytes, verify_inclusion,
     verify_inclusion_bytes,
 };
-pub use receipt::{ReceiptError, TransferReceipt, VerifiedReceipt, verify_receipt};
 pub use note::{
     NoteError, NoteSignature, NoteSigner, NoteVerifier, ParsedNote, VerifiedNote, parse_note,
 };
+pub use receipt::{ReceiptError, TransferReceipt, VerifiedReceipt, verify_receipt};

@@ -237,7 +237,9 @@ fn a_checkpoint_of_another_origin_is_refused() {
             &other_origin,
             &log.signer.verifier()
         ),
-        Err(ReceiptError::Checkpoint(CheckpointError::OriginMismatch { .. }))
+        Err(ReceiptError::Checkpoint(
+            CheckpointError::OriginMismatch { .. }
+        ))
     ));
 }
 
