@@ -13,7 +13,9 @@
 //! 10. the ledger append, durable before the answer;
 //! 11. the answer: payload and receipt.
 //!
-//! Every refusal from step 3 on is a ledger entry too. If the ledger cannot be written, the
+//! Every refusal from step 3 on is a ledger entry too, and its receipt goes back with the
+//! refusal. A receipt ([`TransferReceipt`]) carries the entry bytes, so the consumer can check
+//! it against the signed log itself. If the ledger cannot be written, the
 //! request fails closed: no data leaves without a durable entry.
 
 use crate::catalog::SchemaViolation;
@@ -24,7 +26,9 @@ use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
 use crate::routing::{AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
-use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer, payload_digest};
+use kruispunt_transparency::{
+    LedgerEntry, Outcome, SubjectPseudonymizer, TransferReceipt, payload_digest,
+};
 
 /// A delivered answer.
 #[derive(Debug, Clone)]
@@ -33,10 +37,27 @@ pub struct Delivery {
     pub payload_json: Vec<u8>,
     /// The provider agency that answered.
     pub provider: String,
-    /// The ledger entry of this transfer.
-    pub receipt: Receipt,
-    /// The entry's exact bytes, as stored at `receipt.index`.
-    pub entry_bytes: Vec<u8>,
+    /// The ledger entry of this transfer: where it sits, and its bytes.
+    pub receipt: TransferReceipt,
+}
+
+/// A refused fetch, with the receipt of its ledger entry when the refusal was recorded (from
+/// step 3 on; not when the registry or the ledger itself failed).
+#[derive(Debug, Clone)]
+pub struct RecordedRefusal {
+    /// Why the fetch was refused.
+    pub refusal: FetchRefusal,
+    /// The refusal's ledger entry.
+    pub receipt: Option<TransferReceipt>,
+}
+
+impl From<FetchRefusal> for RecordedRefusal {
+    fn from(refusal: FetchRefusal) -> Self {
+        RecordedRefusal {
+            refusal,
+            receipt: None,
+        }
+    }
 }
 
 /// Why a fetch was refused. The gRPC code of each is decided in `api::status`, nowhere else.
@@ -194,7 +215,7 @@ struct TransferFacts<'a> {
 
 impl Pipeline {
     /// Runs steps 3 to 11 for `command`.
-    pub async fn fetch(&self, command: FetchCommand) -> Result<Delivery, FetchRefusal> {
+    pub async fn fetch(&self, command: FetchCommand) -> Result<Delivery, RecordedRefusal> {
         let mut facts = TransferFacts {
             command: &command,
             subject_pseudonym: self
@@ -207,31 +228,46 @@ impl Pipeline {
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
                 // Step 10, then 11.
-                let mut entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
-                let receipt = self.ledger.append(entry.clone()).await?;
-                // The writer encodes the entry at the index it assigns; so does this.
-                entry.leaf_index = receipt.index;
+                let entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
+                let receipt = self.record(entry).await.map_err(FetchRefusal::from)?;
                 Ok(Delivery {
                     payload_json,
                     provider: facts.provider,
                     receipt,
-                    entry_bytes: entry.encode(),
                 })
             }
             Err(refusal) => {
-                if let Some(outcome) = refusal.outcome() {
-                    let entry = self.entry(&facts, outcome, None, &refusal.to_string());
-                    self.ledger.append(entry).await?;
-                }
+                let receipt = match refusal.outcome() {
+                    Some(outcome) => {
+                        let entry = self.entry(&facts, outcome, None, &refusal.to_string());
+                        Some(self.record(entry).await.map_err(FetchRefusal::from)?)
+                    }
+                    None => None,
+                };
                 tracing::info!(
                     consumer = %command.consumer.agency_id(),
                     data_type = %command.data_type.id,
                     refusal = %ErrorChain(&refusal),
                     "fetch refused"
                 );
-                Err(refusal)
+                Err(RecordedRefusal { refusal, receipt })
             }
         }
+    }
+
+    /// Appends `entry` (step 10) and returns its receipt: the entry encoded with the index the
+    /// ledger gave it, which is exactly the stored bytes. A leaf hash that differs from the
+    /// ledger's would be a broker defect; the request then fails closed.
+    async fn record(&self, mut entry: LedgerEntry) -> Result<TransferReceipt, LedgerError> {
+        let Receipt { index, leaf_hash } = self.ledger.append(entry.clone()).await?;
+        entry.leaf_index = index;
+        let receipt = TransferReceipt::for_sequenced_entry(self.ledger.origin(), &entry);
+        if receipt.leaf_hash != leaf_hash {
+            return Err(LedgerError::Inconsistent(format!(
+                "the receipt of entry {index} does not hash to the leaf hash the ledger recorded"
+            )));
+        }
+        Ok(receipt)
     }
 
     /// The steps up to the ledger, in order; `facts` collects what the ledger entry records.

@@ -40,6 +40,8 @@ pub use kruispunt_transparency::Outcome;
 pub const BROKER: &str = "kruispunt.broker";
 pub const PROVIDER: &str = "be.test.civil-registry";
 pub const CONSUMER: &str = "be.test.consumer";
+/// A second consumer agency, with no authorization by default.
+pub const OTHER_CONSUMER: &str = "be.test.other-consumer";
 pub const OPERATOR: &str = "kruispunt.operator";
 pub const AUDITOR: &str = "be.test.auditor";
 pub const PORTAL: &str = "be.test.citizen-portal";
@@ -157,6 +159,7 @@ impl ExchangeBuilder {
         let adapter_certificate = issue(&pki, adapter_agency, &[Role::Provider]);
         for (agency, role) in [
             (CONSUMER, Role::Consumer),
+            (OTHER_CONSUMER, Role::Consumer),
             (OPERATOR, Role::Operator),
             (AUDITOR, Role::Auditor),
             (PORTAL, Role::Portal),

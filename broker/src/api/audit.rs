@@ -1,6 +1,13 @@
 //! `kruispunt.v1.Audit`: checkpoints, proofs, transfer queries and the subject access log.
+//!
+//! Auditors and the portal read every proof. A consumer reads checkpoints, consistency proofs
+//! (neither reveals an entry) and the inclusion proofs of entries that name it as the consumer,
+//! so that it can check its receipts itself; for any other index, existing or not, it gets one
+//! and the same refusal ([`EntryNotTheCallers`]), so the answer tells nothing about other
+//! entries.
 
 use kruispunt_adapter::auth::{require_any_role, require_role};
+use kruispunt_adapter::identity::AgencyIdentity;
 use kruispunt_adapter::identity::Role;
 use kruispunt_adapter::subject::parse_subject;
 use kruispunt_proto::v1 as proto;
@@ -17,16 +24,22 @@ const MAX_PAGE_SIZE: u32 = 500;
 const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Largest batch of raw entries or checkpoints.
 const MAX_BATCH: u32 = 1_000;
-/// Who may read checkpoints and proofs: auditors and portals of any entry, consumers of their
-/// own transfers (to check their receipts).
-const PROOF_READERS: &[Role] = &[Role::Auditor, Role::Portal, Role::Consumer];
+/// Who may read checkpoints and every proof.
+const PROOF_READERS: &[Role] = &[Role::Auditor, Role::Portal];
+/// Who may read checkpoints and consistency proofs: the proof readers, and consumers checking
+/// their receipts.
+const CHECKPOINT_READERS: &[Role] = &[Role::Auditor, Role::Portal, Role::Consumer];
 
-/// A consumer asked for the proof of an entry that is not one of its transfers (or does not
-/// exist: the answer is the same, so it learns nothing about other entries).
+/// A consumer asked for the inclusion proof of an index that is not one of its own entries,
+/// whether another consumer's or one the ledger does not hold (the same answer for both).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("entry {index} is not one of your transfers")]
-pub struct EntryNotVisible {
-    /// The index asked for.
+#[error(
+    "agency {consumer} may read the inclusion proofs of its own ledger entries only, and index {index} is not one"
+)]
+pub struct EntryNotTheCallers {
+    /// The calling consumer.
+    pub consumer: String,
+    /// The index it asked for.
     pub index: u64,
 }
 
@@ -73,17 +86,29 @@ impl AuditService {
             .map_err(Status::from)
     }
 
-    /// The entry at `index` is a transfer `consumer` asked for.
-    async fn check_own_transfer(&self, consumer: &str, index: u64) -> Result<(), Status> {
-        let stored = self.ledger.reader().entries(index, 1).await?;
-        let own = stored.first().is_some_and(|stored| {
-            stored.leaf_index == index
-                && LedgerEntry::decode(&stored.entry).is_ok_and(|entry| entry.consumer == consumer)
-        });
-        if own {
+    /// Refuses a caller that is only a consumer unless the entry at `index` names it as the
+    /// consumer; proof readers pass without a look.
+    async fn check_entry_visible(&self, caller: &AgencyIdentity, index: u64) -> Result<(), Status> {
+        if PROOF_READERS.iter().any(|role| caller.has_role(*role)) {
+            return Ok(());
+        }
+        let not_the_callers = || EntryNotTheCallers {
+            consumer: caller.agency_id().to_string(),
+            index,
+        };
+        let stored = self
+            .ledger
+            .reader()
+            .entries(index, 1)
+            .await?
+            .into_iter()
+            .find(|entry| entry.leaf_index == index)
+            .ok_or_else(not_the_callers)?;
+        let entry = decode_stored(&stored)?;
+        if entry.consumer == caller.agency_id().as_str() {
             Ok(())
         } else {
-            Err(EntryNotVisible { index }.into())
+            Err(not_the_callers().into())
         }
     }
 
@@ -155,12 +180,7 @@ fn transfer_record(
     inclusion_proof: Vec<[u8; 32]>,
     checkpoint_size: u64,
 ) -> Result<proto::TransferRecord, Status> {
-    let entry = LedgerEntry::decode(&stored.entry).map_err(|error| {
-        LedgerError::Inconsistent(format!(
-            "ledger entry {} cannot be decoded ({error}); run `kruispunt ledger verify`",
-            stored.leaf_index
-        ))
-    })?;
+    let entry = decode_stored(&stored)?;
     Ok(proto::TransferRecord {
         index: stored.leaf_index,
         leaf_hash: stored.leaf_hash.to_vec(),
@@ -186,6 +206,15 @@ fn transfer_record(
     })
 }
 
+fn decode_stored(stored: &StoredEntry) -> Result<LedgerEntry, LedgerError> {
+    LedgerEntry::decode(&stored.entry).map_err(|error| {
+        LedgerError::Inconsistent(format!(
+            "ledger entry {} cannot be decoded ({error}); run `kruispunt ledger verify`",
+            stored.leaf_index
+        ))
+    })
+}
+
 fn optional(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
@@ -196,7 +225,7 @@ impl Audit for AuditService {
         &self,
         request: Request<proto::GetCheckpointRequest>,
     ) -> Result<Response<proto::Checkpoint>, Status> {
-        require_any_role(&request, PROOF_READERS)?;
+        require_any_role(&request, CHECKPOINT_READERS)?;
         let checkpoint = self.latest_checkpoint().await?;
         Ok(Response::new(self.checkpoint_message(
             checkpoint,
@@ -208,12 +237,10 @@ impl Audit for AuditService {
         &self,
         request: Request<proto::GetInclusionProofRequest>,
     ) -> Result<Response<proto::InclusionProof>, Status> {
-        let caller = require_any_role(&request, PROOF_READERS)?;
+        let caller = require_any_role(&request, CHECKPOINT_READERS)?;
         let request = request.into_inner();
-        if !caller.has_role(Role::Auditor) && !caller.has_role(Role::Portal) {
-            self.check_own_transfer(caller.agency_id().as_str(), request.index)
-                .await?;
-        }
+        // Before anything else that could tell whether the index exists.
+        self.check_entry_visible(&caller, request.index).await?;
         let tree_size = match request.tree_size {
             0 => self.latest_checkpoint().await?.tree_size,
             size => size,
@@ -242,7 +269,7 @@ impl Audit for AuditService {
         &self,
         request: Request<proto::GetConsistencyProofRequest>,
     ) -> Result<Response<proto::ConsistencyProof>, Status> {
-        require_any_role(&request, PROOF_READERS)?;
+        require_any_role(&request, CHECKPOINT_READERS)?;
         let request = request.into_inner();
         self.check_within_durable(request.new_size, &format!("tree size {}", request.new_size))
             .await?;

@@ -5,10 +5,10 @@ use kruispunt_adapter::auth::require_role;
 use kruispunt_adapter::identity::Role;
 use kruispunt_adapter::subject::parse_subject;
 use kruispunt_proto::v1::exchange_server::Exchange;
-use kruispunt_proto::v1::{AuditReceipt, FetchRequest, FetchResponse};
+use kruispunt_proto::v1::{FetchRequest, FetchResponse};
 use tonic::{Request, Response, Status};
 
-use super::status::invalid_argument;
+use super::status::{audit_receipt, invalid_argument};
 use crate::catalog::Catalog;
 use crate::fetch_command::FetchCommand;
 use crate::pipeline::Pipeline;
@@ -73,11 +73,7 @@ impl Exchange for ExchangeService {
         Ok(Response::new(FetchResponse {
             payload_json: delivery.payload_json,
             provider: delivery.provider,
-            receipt: Some(AuditReceipt {
-                index: delivery.receipt.index,
-                leaf_hash: delivery.receipt.leaf_hash.to_vec(),
-                entry: delivery.entry_bytes,
-            }),
+            receipt: Some(audit_receipt(delivery.receipt)),
         }))
     }
 }

@@ -8,6 +8,8 @@ pub mod exchange;
 pub mod registry;
 mod status;
 
+pub use status::RECEIPT_TRAILER;
+
 use kruispunt_adapter::subject::parse_subject;
 use kruispunt_proto::v1 as proto;
 use status::invalid_argument;

@@ -2,14 +2,18 @@
 //! with `From`, so the services write `?` and nothing else. The status message is the error
 //! and its chain of causes.
 
+use kruispunt_proto::v1::AuditReceipt;
+use prost::Message;
 use tonic::Status;
+use tonic::metadata::MetadataValue;
 
-use super::audit::EntryNotVisible;
+use super::audit::EntryNotTheCallers;
 use crate::error_chain::ErrorChain;
 use crate::ledger::LedgerError;
-use crate::pipeline::FetchRefusal;
+use crate::pipeline::{FetchRefusal, RecordedRefusal};
 use crate::revocation::AgencyRevoked;
 use crate::store::StoreError;
+use kruispunt_transparency::TransferReceipt;
 
 impl From<FetchRefusal> for Status {
     fn from(refusal: FetchRefusal) -> Self {
@@ -31,6 +35,34 @@ impl From<FetchRefusal> for Status {
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Status::internal(message),
         }
+    }
+}
+
+/// The trailer in which a refused `Fetch` carries the receipt of its ledger entry: an
+/// `AuditReceipt`, protobuf-encoded (gRPC binary metadata, base64 on the wire).
+pub const RECEIPT_TRAILER: &str = "kruispunt-receipt-bin";
+
+/// A recorded refusal is its refusal's status, with the receipt in [`RECEIPT_TRAILER`].
+impl From<RecordedRefusal> for Status {
+    fn from(recorded: RecordedRefusal) -> Self {
+        let mut status = Status::from(recorded.refusal);
+        if let Some(receipt) = recorded.receipt {
+            let encoded = audit_receipt(receipt).encode_to_vec();
+            status
+                .metadata_mut()
+                .insert_bin(RECEIPT_TRAILER, MetadataValue::from_bytes(&encoded));
+        }
+        status
+    }
+}
+
+/// The contract's form of a receipt, for the answer and for a refusal's trailer.
+pub(crate) fn audit_receipt(receipt: TransferReceipt) -> AuditReceipt {
+    AuditReceipt {
+        index: receipt.leaf_index,
+        leaf_hash: receipt.leaf_hash.to_vec(),
+        entry: receipt.entry,
+        origin: receipt.origin,
     }
 }
 
@@ -69,17 +101,16 @@ impl From<LedgerError> for Status {
     }
 }
 
+/// A consumer asked for a proof of an entry that is not its own, or of no entry at all.
+impl From<EntryNotTheCallers> for Status {
+    fn from(refusal: EntryNotTheCallers) -> Self {
+        Status::permission_denied(refusal.to_string())
+    }
+}
+
 /// A revoked agency is not authenticated any more (SPEC step 1).
 impl From<AgencyRevoked> for Status {
     fn from(refusal: AgencyRevoked) -> Self {
         Status::unauthenticated(refusal.to_string())
-    }
-}
-
-/// A consumer may see only its own transfers' proofs (the same answer for entries that do not
-/// exist).
-impl From<EntryNotVisible> for Status {
-    fn from(refusal: EntryNotVisible) -> Self {
-        Status::permission_denied(refusal.to_string())
     }
 }

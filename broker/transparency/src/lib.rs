@@ -21,6 +21,9 @@
 //!   ([`LedgerVerification`]): recorded entries (index, bytes, recorded leaf
 //!   hash), signed checkpoints and the public key in, the first failure or a
 //!   summary out.
+//! * [`receipt`]: a consumer's [`TransferReceipt`] (origin, index, leaf hash,
+//!   entry bytes) and [`verify_receipt`], which checks it against an
+//!   inclusion proof and a signed checkpoint, offline.
 //!
 //! Specifications: RFC 6962 §2.1, RFC 9162 §2.1, <https://c2sp.org/signed-note>,
 //! <https://c2sp.org/tlog-checkpoint>.
@@ -30,6 +33,7 @@ pub mod ledger_entry;
 pub mod ledger_verification;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 
 pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
@@ -55,3 +59,4 @@ pub use merkle::{
 pub use note::{
     NoteError, NoteSignature, NoteSigner, NoteVerifier, ParsedNote, VerifiedNote, parse_note,
 };
+pub use receipt::{ReceiptError, TransferReceipt, VerifiedReceipt, verify_receipt};
