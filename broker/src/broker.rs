@@ -89,6 +89,15 @@ impl Broker {
         )?;
         let ledger = Ledger::start(&database, config.ledger.max_batch, signer).await?;
         let registry_index = RegistryIndex::load(registry.clone()).await?;
+        let unusable = registry_index.authorizations_without_registered_purpose();
+        if unusable > 0 {
+            // Counted, not listed: the operator finds them with `kruispunt registry authorizations`.
+            tracing::warn!(
+                authorizations = unusable,
+                "authorizations name a purpose that is not a registered code; no request can use \
+                 them until a valid purpose is registered and granted anew"
+            );
+        }
         let stop = StopSwitch::new();
         let mut tasks = BackgroundTasks::default();
         tasks.push(

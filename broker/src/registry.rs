@@ -1,5 +1,6 @@
-//! Registry domain types: member agencies, routes from data types to provider adapters, and
-//! authorizations (the deliberations that justify a transfer). Stored by
+//! Registry domain types: member agencies, routes from data types to provider adapters,
+//! purposes (codes the operator registers), and authorizations (the deliberations that justify
+//! a transfer). Stored by
 //! [`RegistryStore`](crate::store::RegistryStore); served by the `Registry` gRPC service.
 
 use kruispunt_adapter::identity::AgencyId;
@@ -30,6 +31,77 @@ pub struct Route {
     pub endpoint: String,
 }
 
+/// Longest purpose code, in characters.
+pub const MAX_PURPOSE_CODE_CHARS: usize = 64;
+
+/// A purpose code's form: `^[a-z0-9][a-z0-9._-]{0,63}$`. Lower-case ASCII letters and digits,
+/// then also `.`, `_` and `-`, at most [`MAX_PURPOSE_CODE_CHARS`] characters: a token that reads
+/// the same in every log, ledger entry and client, with no case or Unicode look-alikes.
+/// Whether a well-formed code is *registered* is the registry's business (`RegistryIndex`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PurposeCode(String);
+
+/// Why a text is not a purpose code. Never quotes the text (a caller may have put anything in).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PurposeCodeError {
+    /// Empty.
+    #[error("is required")]
+    Empty,
+    /// Longer than [`MAX_PURPOSE_CODE_CHARS`].
+    #[error("is longer than {MAX_PURPOSE_CODE_CHARS} characters")]
+    TooLong,
+    /// Does not start with a lower-case letter or digit.
+    #[error("must start with a lower-case letter or a digit")]
+    BadStart,
+    /// Has a character outside `[a-z0-9._-]`.
+    #[error("may hold only lower-case letters, digits, '.', '_' and '-'")]
+    BadCharacter,
+}
+
+impl PurposeCode {
+    /// Checks `text` against the form of a code.
+    pub fn parse(text: &str) -> Result<Self, PurposeCodeError> {
+        let mut characters = text.chars();
+        let first = characters.next().ok_or(PurposeCodeError::Empty)?;
+        if text.chars().count() > MAX_PURPOSE_CODE_CHARS {
+            return Err(PurposeCodeError::TooLong);
+        }
+        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+            return Err(PurposeCodeError::BadStart);
+        }
+        if !characters.all(|character| {
+            character.is_ascii_lowercase()
+                || character.is_ascii_digit()
+                || matches!(character, '.' | '_' | '-')
+        }) {
+            return Err(PurposeCodeError::BadCharacter);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PurposeCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// A registered purpose: the code authorizations name and consumers quote, and what it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purpose {
+    /// The code.
+    pub code: PurposeCode,
+    /// What it is for, in words.
+    pub description: String,
+    /// Unix seconds.
+    pub registered_at: i64,
+}
+
 /// A new authorization, as an operator states it.
 #[derive(Debug, Clone)]
 pub struct AuthorizationGrant {
@@ -37,8 +109,8 @@ pub struct AuthorizationGrant {
     pub consumer: AgencyId,
     /// The data type.
     pub data_type: String,
-    /// The purpose it covers.
-    pub purpose: String,
+    /// The registered purpose it covers.
+    pub purpose: PurposeCode,
     /// The legal basis, in words.
     pub legal_basis: String,
     /// A reference to the legal text (e.g. an ELI URI).
@@ -145,4 +217,40 @@ pub fn check_text(
 /// Seconds since the Unix epoch, now.
 pub fn now_unix_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PurposeCode, PurposeCodeError};
+
+    #[test]
+    fn purpose_codes_are_bounded_lower_case_tokens() {
+        for code in [
+            "demo",
+            "0",
+            "leefloon.toekenning",
+            "school-enrolment",
+            "a_b",
+            &"a".repeat(64),
+        ] {
+            assert_eq!(
+                PurposeCode::parse(code).map(|parsed| parsed.to_string()),
+                Ok(code.to_owned())
+            );
+        }
+        for (text, error) in [
+            ("", PurposeCodeError::Empty),
+            (&*"a".repeat(65), PurposeCodeError::TooLong),
+            ("-demo", PurposeCodeError::BadStart),
+            (".demo", PurposeCodeError::BadStart),
+            ("Demo", PurposeCodeError::BadStart),
+            ("de mo", PurposeCodeError::BadCharacter),
+            ("demO", PurposeCodeError::BadCharacter),
+            ("d\u{e9}mo", PurposeCodeError::BadCharacter),
+            ("demo\n", PurposeCodeError::BadCharacter),
+            ("a/b", PurposeCodeError::BadCharacter),
+        ] {
+            assert_eq!(PurposeCode::parse(text), Err(error), "{text:?}");
+        }
+    }
 }

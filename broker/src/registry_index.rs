@@ -1,6 +1,7 @@
-//! The registry facts every request needs, in memory: the authorizations (pipeline step 3) and
-//! the agencies whose membership is revoked (step 1, and routing). Both run on every request, so
-//! they read an index rebuilt from the database, not the database.
+//! The registry facts every request needs, in memory: the registered purposes (step 2, the
+//! request's shape), the authorizations (pipeline step 3) and the agencies whose membership is
+//! revoked (step 1, and routing). All run on every request, so they read an index rebuilt from
+//! the database, not the database.
 //!
 //! The index is rebuilt after every change made through this broker (so a grant or revocation
 //! here applies to the very next request) and every [`REFRESH_INTERVAL`] (so changes made through
@@ -28,9 +29,11 @@ type Key = (String, String, String);
 struct Facts {
     authorizations: HashMap<Key, Vec<Authorization>>,
     revoked_agencies: HashSet<String>,
+    registered_purposes: HashSet<String>,
 }
 
-/// Authorizations by (consumer, data type, purpose), and revoked agencies.
+/// Registered purpose codes, authorizations by (consumer, data type, purpose), and revoked
+/// agencies.
 #[derive(Clone)]
 pub struct RegistryIndex {
     store: RegistryStore,
@@ -111,12 +114,20 @@ impl RegistryIndex {
             .filter(|agency| agency.revoked_at.is_some())
             .map(|agency| agency.id.to_string())
             .collect();
+        let registered_purposes = self
+            .store
+            .purposes()
+            .await?
+            .into_iter()
+            .map(|purpose| purpose.code.as_str().to_owned())
+            .collect();
         *self
             .facts
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Facts {
             authorizations: by_key,
             revoked_agencies,
+            registered_purposes,
         };
         Ok(())
     }
@@ -154,6 +165,31 @@ impl RegistryIndex {
 }
 
 impl RegistryIndex {
+    /// Whether `purpose` is the code of a registered purpose (step 2).
+    pub fn is_registered_purpose(&self, purpose: &str) -> bool {
+        self.facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .registered_purposes
+            .contains(purpose)
+    }
+
+    /// How many authorizations name a purpose that is not registered: granted before purposes
+    /// were registered, under a text that is not a valid code (the upgrade registered the valid
+    /// ones). No request can use them.
+    pub fn authorizations_without_registered_purpose(&self) -> usize {
+        let facts = self
+            .facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        facts
+            .authorizations
+            .iter()
+            .filter(|((_, _, purpose), _)| !facts.registered_purposes.contains(purpose))
+            .map(|(_, authorizations)| authorizations.len())
+            .sum()
+    }
+
     /// Whether the agency's membership is revoked.
     pub fn is_revoked(&self, agency: &str) -> bool {
         self.facts

@@ -61,6 +61,7 @@ async fn serve(
     let (reflection_v1, reflection_v1alpha) = reflection_services()?;
     let exchange = ExchangeServer::new(ExchangeService::new(
         broker.catalog.clone(),
+        broker.registry_index.clone(),
         broker.pipeline.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes)

@@ -1,7 +1,9 @@
 //! A ledger written before entries had kinds (format version 1, `fixtures/ledger-v1/`) is opened by
 //! today's broker, which appends entries in today's format: the old entries keep their bytes and
 //! leaf hashes, the new ones carry their version and kind, and `kruispunt ledger verify` accepts
-//! the whole mixed ledger, from the database and from an exported bundle.
+//! the whole mixed ledger, from the database and from an exported bundle. The same database,
+//! written before purposes were registered codes, comes out of the upgrade with the purposes its
+//! authorizations name registered, where they are valid codes.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -9,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use kruispunt_broker::ledger::{Ledger, load_or_create_signing_key};
+use kruispunt_broker::registry_index::RegistryIndex;
 use kruispunt_broker::store::Database;
 use kruispunt_transparency::{LedgerEntry, Outcome};
 use sqlx::Row;
@@ -124,4 +127,63 @@ async fn a_version_1_ledger_upgraded_in_place_verifies_with_todays_entries() {
     let (code, report) = verify_database_and_bundle(&url, directory.path(), &key);
     assert_eq!(code, 0, "{report}");
     assert!(report.contains(&format!("{size} entries")), "{report}");
+}
+
+#[tokio::test]
+async fn the_upgrade_registers_the_purposes_old_authorizations_name_if_they_are_codes() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture().join("ledger.db"),
+        directory.path().join("ledger.db"),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", directory.path().join("ledger.db").display());
+    // Old brokers took any text as a purpose: add one that is no code to the copy (the fixture
+    // itself names `demo` and `school-enrolment`, both valid codes).
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO authorizations (consumer, data_type, purpose, legal_basis, legal_basis_ref,
+                                     valid_from, allowed_fields, requires_consent,
+                                     requires_subject_registration)
+         VALUES ('be.example.gemeente-lokeren', 'persoon.GeregistreerdPersoon@1',
+                 'Sociale Dienst (oud)', 'test', '', 0, '[\"\"]', 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let database = Database::open(&url).await.unwrap();
+    let purposes = database.registry().purposes().await.unwrap();
+    let codes: Vec<&str> = purposes
+        .iter()
+        .map(|purpose| purpose.code.as_str())
+        .collect();
+    assert_eq!(codes, ["demo", "school-enrolment"]);
+    assert!(
+        purposes.iter().all(
+            |purpose| purpose.description.starts_with("registered by the upgrade")
+                && purpose.registered_at > 1_700_000_000
+        ),
+        "{purposes:?}"
+    );
+    let index = RegistryIndex::load(database.registry()).await.unwrap();
+    assert!(index.is_registered_purpose("demo"));
+    assert!(!index.is_registered_purpose("Sociale Dienst (oud)"));
+    assert_eq!(
+        index.authorizations_without_registered_purpose(),
+        1,
+        "the authorization under an invalid purpose stays, unusable"
+    );
+    assert_eq!(
+        database
+            .registry()
+            .authorizations(None)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    database.close().await;
 }

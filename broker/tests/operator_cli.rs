@@ -1,6 +1,6 @@
 //! `kruispunt registry …` and `kruispunt consent …` drive a running broker over gRPC with an
-//! operator certificate: agencies, routes, authorizations (with fields and flags), revocation,
-//! consents. A consumer certificate gets nowhere.
+//! operator certificate: agencies, routes, purposes, authorizations (with fields and flags),
+//! revocation, consents. A consumer certificate gets nowhere.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -146,6 +146,83 @@ async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
             .contains("be.test.civil-registry\thttps://127.0.0.1:9443")
     );
 
+    // Purposes are registered codes: an unregistered one cannot be granted.
+    let grant_for = |purpose: &'static str| {
+        [
+            "registry",
+            "grant",
+            "--consumer",
+            "be.test.consumer",
+            "--data-type",
+            "persoon.GeregistreerdPersoon@1",
+            "--purpose",
+            purpose,
+            "--legal-basis",
+            "Wet van 15 januari 1990, art. 11",
+        ]
+    };
+    let (success, text) = cli.run(operator, &grant_for("social-benefits"));
+    assert!(
+        !success && text.contains("InvalidArgument") && text.contains("is not registered"),
+        "{text}"
+    );
+    assert!(
+        cli.ok(
+            operator,
+            &[
+                "registry",
+                "add-purpose",
+                "--code",
+                "social-benefits",
+                "--description",
+                "Granting and reviewing social benefits",
+            ],
+        )
+        .contains("registered purpose social-benefits (Granting and reviewing social benefits)")
+    );
+    let (success, text) = cli.run(
+        operator,
+        &[
+            "registry",
+            "add-purpose",
+            "--code",
+            "social-benefits",
+            "--description",
+            "Again",
+        ],
+    );
+    assert!(!success && text.contains("AlreadyExists"), "{text}");
+    let (success, text) = cli.run(
+        operator,
+        &[
+            "registry",
+            "add-purpose",
+            "--code",
+            "Social Benefits",
+            "--description",
+            "Not a code",
+        ],
+    );
+    assert!(!success && text.contains("InvalidArgument"), "{text}");
+    let (success, text) = cli.run(
+        "be.test.consumer",
+        &[
+            "registry",
+            "add-purpose",
+            "--code",
+            "by-a-consumer",
+            "--description",
+            "Refused",
+        ],
+    );
+    assert!(!success && text.contains("operator role"), "{text}");
+    let purposes = cli.ok(operator, &["registry", "purposes"]);
+    assert!(
+        purposes.starts_with("social-benefits\tGranting and reviewing social benefits\t"),
+        "{purposes}"
+    );
+    assert_eq!(purposes.lines().count(), 1, "{purposes}");
+
     let text = cli.ok(
         operator,
         &[
@@ -185,7 +262,7 @@ async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
             "--data-type",
             "persoon.GeregistreerdPersoon@1",
             "--purpose",
-            "x",
+            "social-benefits",
             "--legal-basis",
             "y",
             "--field",

@@ -45,7 +45,10 @@ pub const OTHER_CONSUMER: &str = "be.test.other-consumer";
 pub const OPERATOR: &str = "kruispunt.operator";
 pub const AUDITOR: &str = "be.test.auditor";
 pub const PORTAL: &str = "be.test.citizen-portal";
+/// The purpose the fixture registers at start (and the default authorization names).
 pub const PURPOSE: &str = "social-benefits";
+/// The description [`PURPOSE`] is registered with.
+pub const PURPOSE_DESCRIPTION: &str = "Granting and reviewing social benefits";
 pub const POPULATION_SEED: u64 = 11;
 pub const POPULATION: usize = 200;
 
@@ -238,6 +241,13 @@ impl ExchangeBuilder {
             })
             .await
             .unwrap();
+        registry
+            .register_purpose(proto::RegisterPurposeRequest {
+                code: PURPOSE.to_owned(),
+                description: PURPOSE_DESCRIPTION.to_owned(),
+            })
+            .await
+            .unwrap();
         if let Some(grant) = self.authorization {
             registry.grant_authorization(grant).await.unwrap();
         }
@@ -302,6 +312,19 @@ impl TestExchange {
 
     pub async fn operator(&self) -> RegistryClient<Channel> {
         RegistryClient::new(self.channel_as(OPERATOR).await)
+    }
+
+    /// Registers `code` as a purpose (as the operator), without authorizing anyone for it: a
+    /// request quoting it then passes step 2 and is refused at step 3.
+    pub async fn register_purpose(&self, code: &str) {
+        self.operator()
+            .await
+            .register_purpose(proto::RegisterPurposeRequest {
+                code: code.to_owned(),
+                description: format!("Test purpose {code}"),
+            })
+            .await
+            .unwrap();
     }
 
     pub async fn portal(&self) -> kruispunt_proto::v1::consent_client::ConsentClient<Channel> {

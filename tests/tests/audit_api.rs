@@ -68,6 +68,7 @@ async fn all_pages(
 backend_test!(auditors_query_and_portals_see_a_subjects_access_log_with_proofs);
 async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backend: Backend) {
     let exchange = TestExchange::start(backend).await;
+    exchange.register_purpose("curiosity").await;
     let mut consumer = exchange.consumer().await;
     let watched = exchange.known_subject(3);
     // 7 delivered (3 about the watched subject), 2 refused (one about the watched subject).

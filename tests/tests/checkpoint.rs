@@ -24,6 +24,7 @@ fn merkle_root(leaves: &[Vec<u8>]) -> Vec<u8> {
 backend_test!(the_checkpoint_root_covers_every_entry);
 async fn the_checkpoint_root_covers_every_entry(backend: Backend) {
     let exchange = TestExchange::start(backend).await;
+    exchange.register_purpose("unauthorized").await;
     let mut consumer = exchange.consumer().await;
     for position in 0..5 {
         let mut request = person_request("be.insz", &exchange.known_subject(position));

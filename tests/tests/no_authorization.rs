@@ -37,6 +37,7 @@ async fn an_agency_without_an_authorization_is_refused_and_recorded(backend: Bac
 backend_test!(an_authorization_for_another_purpose_does_not_count);
 async fn an_authorization_for_another_purpose_does_not_count(backend: Backend) {
     let exchange = TestExchange::start(backend).await;
+    exchange.register_purpose("direct-marketing").await;
     let mut consumer = exchange.consumer().await;
     let mut request = person_request("be.insz", &exchange.known_subject(0));
     request.purpose = "direct-marketing".to_owned();

@@ -13,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::fetch_command::FetchCommand;
 use crate::pipeline::Pipeline;
 use crate::registry::check_text;
+use crate::registry_index::RegistryIndex;
 
 /// Longest purpose, in characters.
 pub const MAX_PURPOSE_CHARS: usize = 200;
@@ -22,13 +23,19 @@ pub const MAX_ID_CHARS: usize = 128;
 /// The `Exchange` service.
 pub struct ExchangeService {
     catalog: Catalog,
+    registered_purposes: RegistryIndex,
     pipeline: Pipeline,
 }
 
 impl ExchangeService {
-    /// A service over the broker's catalog and pipeline.
-    pub fn new(catalog: Catalog, pipeline: Pipeline) -> Self {
-        Self { catalog, pipeline }
+    /// A service over the broker's catalog and pipeline; a request's purpose must be a code
+    /// registered in `registered_purposes` (held in memory: no database round trip).
+    pub fn new(catalog: Catalog, registered_purposes: RegistryIndex, pipeline: Pipeline) -> Self {
+        Self {
+            catalog,
+            registered_purposes,
+            pipeline,
+        }
     }
 }
 
@@ -57,6 +64,14 @@ impl Exchange for ExchangeService {
             .map_err(|error| invalid_argument(format!("subject: {error}")))?;
         check_text("purpose", &request.purpose, MAX_PURPOSE_CHARS, true)
             .map_err(invalid_argument)?;
+        // Still step 2: a purpose is a registered code, never free text. The text is not quoted
+        // back (a caller may have put anything in it).
+        if !self
+            .registered_purposes
+            .is_registered_purpose(&request.purpose)
+        {
+            return Err(invalid_argument("purpose is not a registered purpose code"));
+        }
         check_text("request_id", &request.request_id, MAX_ID_CHARS, false)
             .map_err(invalid_argument)?;
         check_text("consent_id", &request.consent_id, MAX_ID_CHARS, false)

@@ -12,15 +12,16 @@ use super::subject_pseudonym;
 use crate::catalog::Catalog;
 use crate::minimisation::FieldSet;
 use crate::registry::{
-    Agency, Authorization, AuthorizationGrant, Route, SubjectRegistration, check_text,
-    now_unix_seconds,
+    Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route, SubjectRegistration,
+    check_text, now_unix_seconds,
 };
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::store::{RegistryStore, RepertoryStore};
 use kruispunt_transparency::SubjectPseudonymizer;
 
-/// Longest display name, legal basis or legal basis reference, in characters.
+/// Longest display name, purpose description, legal basis or legal basis reference, in
+/// characters.
 const MAX_TEXT_CHARS: usize = 500;
 
 /// Longest capacity name in the persons repertory.
@@ -84,6 +85,19 @@ fn validity_period(
         return Err(invalid_argument("valid_until must be after valid_from"));
     }
     Ok((valid_from, valid_until))
+}
+
+/// A purpose code from a request field, well formed (INVALID_ARGUMENT naming `field` if not).
+fn purpose_code(field: &str, text: &str) -> Result<PurposeCode, Status> {
+    PurposeCode::parse(text).map_err(|error| invalid_argument(format!("{field} {error}")))
+}
+
+fn purpose_message(purpose: Purpose) -> proto::Purpose {
+    proto::Purpose {
+        code: purpose.code.to_string(),
+        description: purpose.description,
+        registered_at: purpose.registered_at,
+    }
 }
 
 fn agency_id(field: &str, text: &str) -> Result<AgencyId, Status> {
@@ -233,13 +247,18 @@ impl Registry for RegistryService {
         require_role(&request, Role::Operator)?;
         let request = request.into_inner();
         self.known_data_type(&request.data_type)?;
-        check_text(
-            "purpose",
-            &request.purpose,
-            super::exchange::MAX_PURPOSE_CHARS,
-            true,
-        )
-        .map_err(invalid_argument)?;
+        let purpose = purpose_code("purpose", &request.purpose)?;
+        // Only registered purposes (RegisterPurpose) can be granted. The index holds them all;
+        // one registered through another node moments ago may not be in it yet, so a miss
+        // reloads it before refusing.
+        if !self.registry_index.is_registered_purpose(purpose.as_str()) {
+            self.reload_index().await?;
+        }
+        if !self.registry_index.is_registered_purpose(purpose.as_str()) {
+            return Err(invalid_argument(format!(
+                "purpose {purpose} is not registered; Registry.RegisterPurpose registers it"
+            )));
+        }
         check_text("legal_basis", &request.legal_basis, MAX_TEXT_CHARS, true)
             .map_err(invalid_argument)?;
         check_text(
@@ -259,7 +278,7 @@ impl Registry for RegistryService {
             requires_subject_registration: request.requires_subject_registration,
             consumer: agency_id("consumer", &request.consumer)?,
             data_type: request.data_type,
-            purpose: request.purpose,
+            purpose,
             legal_basis: request.legal_basis,
             legal_basis_ref: request.legal_basis_ref,
             valid_from,
@@ -268,6 +287,35 @@ impl Registry for RegistryService {
         let authorization = self.store.insert_authorization(&grant).await?;
         self.reload_index().await?;
         Ok(Response::new(authorization_message(authorization)))
+    }
+
+    async fn register_purpose(
+        &self,
+        request: Request<proto::RegisterPurposeRequest>,
+    ) -> Result<Response<proto::Purpose>, Status> {
+        require_role(&request, Role::Operator)?;
+        let request = request.into_inner();
+        let purpose = Purpose {
+            code: purpose_code("code", &request.code)?,
+            description: request.description,
+            registered_at: now_unix_seconds(),
+        };
+        check_text("description", &purpose.description, MAX_TEXT_CHARS, true)
+            .map_err(invalid_argument)?;
+        self.store.insert_purpose(&purpose).await?;
+        self.reload_index().await?;
+        Ok(Response::new(purpose_message(purpose)))
+    }
+
+    async fn list_purposes(
+        &self,
+        request: Request<proto::ListPurposesRequest>,
+    ) -> Result<Response<proto::ListPurposesResponse>, Status> {
+        require_role(&request, Role::Operator)?;
+        let purposes = self.store.purposes().await?;
+        Ok(Response::new(proto::ListPurposesResponse {
+            purposes: purposes.into_iter().map(purpose_message).collect(),
+        }))
     }
 
     async fn list_authorizations(

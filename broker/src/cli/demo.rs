@@ -42,6 +42,20 @@ pub(crate) const AUDITOR_AGENCY: &str = "be.example.auditor";
 pub(crate) const DEMO_PURPOSE: &str = "demo";
 /// A second purpose, authorized for name and birth date only (minimisation).
 pub(crate) const MINIMISED_PURPOSE: &str = "school-enrolment";
+/// A purpose the demo registers but never authorizes: asking for it is refused (and ledgered).
+pub(crate) const UNAUTHORIZED_PURPOSE: &str = "marketing";
+/// The purposes the demo registers, with their descriptions.
+const DEMO_PURPOSES: [(&str, &str); 3] = [
+    (DEMO_PURPOSE, "Demonstration: whole person records"),
+    (
+        MINIMISED_PURPOSE,
+        "Demonstration: school enrolment (name and birth date only)",
+    ),
+    (
+        UNAUTHORIZED_PURPOSE,
+        "Demonstration: a registered purpose no one is authorized for",
+    ),
+];
 /// The fields the second purpose allows.
 const MINIMISED_FIELDS: [&str; 3] = ["/voornaam", "/achternaam", "/heeftGeboorte/datum"];
 /// Seed and size of the synthetic population.
@@ -189,7 +203,12 @@ pub(crate) async fn run(
             "be.insz",
             subjects[2].clone(),
         ),
-        ("wrong purpose", "marketing", "be.insz", subjects[0].clone()),
+        (
+            "wrong purpose",
+            UNAUTHORIZED_PURPOSE,
+            "be.insz",
+            subjects[0].clone(),
+        ),
         (
             "malformed id",
             DEMO_PURPOSE,
@@ -375,6 +394,20 @@ async fn register_demo_registry(
             .register_agency(proto::RegisterAgencyRequest {
                 id: id.to_owned(),
                 display_name: display_name.to_owned(),
+            })
+            .await;
+        match result {
+            Ok(_) => {}
+            // A sandbox directory reused from an earlier run already has them.
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => return Err(status.into()),
+        }
+    }
+    for (code, description) in DEMO_PURPOSES {
+        let result = registry
+            .register_purpose(proto::RegisterPurposeRequest {
+                code: code.to_owned(),
+                description: description.to_owned(),
             })
             .await;
         match result {

@@ -39,12 +39,25 @@ pub(crate) enum RegistryCommand {
     },
     /// List routes.
     Routes,
+    /// Register a purpose code that authorizations may name and consumers quote.
+    AddPurpose {
+        /// The code: lower-case letters, digits, '.', '_', '-', starting with a letter or digit,
+        /// at most 64 characters (e.g. leefloon.toekenning).
+        #[arg(long)]
+        code: String,
+        /// What the purpose is for, in words.
+        #[arg(long)]
+        description: String,
+    },
+    /// List registered purposes.
+    Purposes,
     /// Record an authorization (consumer × data type × purpose → legal basis, fields).
     Grant {
         #[arg(long)]
         consumer: String,
         #[arg(long)]
         data_type: String,
+        /// A registered purpose code (see add-purpose).
         #[arg(long)]
         purpose: String,
         #[arg(long)]
@@ -210,6 +223,29 @@ pub(crate) async fn run(
                 println!(
                     "{}\t{}\t{}",
                     route.data_type, route.provider, route.endpoint
+                );
+            }
+        }
+        RegistryCommand::AddPurpose { code, description } => {
+            let purpose = registry
+                .register_purpose(proto::RegisterPurposeRequest { code, description })
+                .await?
+                .into_inner();
+            println!(
+                "registered purpose {} ({})",
+                purpose.code, purpose.description
+            );
+        }
+        RegistryCommand::Purposes => {
+            for purpose in registry
+                .list_purposes(proto::ListPurposesRequest {})
+                .await?
+                .into_inner()
+                .purposes
+            {
+                println!(
+                    "{}\t{}\t{}",
+                    purpose.code, purpose.description, purpose.registered_at
                 );
             }
         }

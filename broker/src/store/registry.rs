@@ -1,11 +1,11 @@
-//! Registry tables: agencies, routes, authorizations.
+//! Registry tables: agencies, routes, purposes, authorizations.
 
 use kruispunt_adapter::identity::AgencyId;
 use sqlx::{AnyPool, Row};
 
 use super::StoreError;
 use crate::minimisation::FieldSet;
-use crate::registry::{Agency, Authorization, AuthorizationGrant, Route};
+use crate::registry::{Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route};
 
 /// Reads and writes the registry tables.
 #[derive(Clone, Debug)]
@@ -130,6 +130,43 @@ impl RegistryStore {
             .collect()
     }
 
+    /// Registers a purpose; `AlreadyExists` if its code is taken (a code is never redefined).
+    pub async fn insert_purpose(&self, purpose: &Purpose) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO purposes (code, description, registered_at) VALUES ($1, $2, $3)")
+            .bind(purpose.code.as_str())
+            .bind(&purpose.description)
+            .bind(purpose.registered_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::AlreadyExists { cause, .. } => StoreError::AlreadyExists {
+                    what: format!("purpose {}", purpose.code),
+                    cause,
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// All registered purposes, by code.
+    pub async fn purposes(&self) -> Result<Vec<Purpose>, StoreError> {
+        let rows =
+            sqlx::query("SELECT code, description, registered_at FROM purposes ORDER BY code")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("code")?;
+                Ok(Purpose {
+                    code: PurposeCode::parse(&code)
+                        .map_err(|error| StoreError::corrupt("purpose code", error))?,
+                    description: row.try_get("description")?,
+                    registered_at: row.try_get("registered_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// Stores a new authorization and returns it with its id.
     pub async fn insert_authorization(
         &self,
@@ -144,7 +181,7 @@ impl RegistryStore {
         )
         .bind(grant.consumer.as_str())
         .bind(&grant.data_type)
-        .bind(&grant.purpose)
+        .bind(grant.purpose.as_str())
         .bind(&grant.legal_basis)
         .bind(&grant.legal_basis_ref)
         .bind(grant.valid_from)

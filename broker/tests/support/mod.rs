@@ -211,7 +211,8 @@ impl Deployment {
         panic!("the broker on port {port} did not come up");
     }
 
-    /// Routes persons to the adapter and authorizes the consumer, through the broker on `port`.
+    /// Routes persons to the adapter, registers [`PURPOSE`] and authorizes the consumer for it,
+    /// through the broker on `port`.
     pub async fn register(&self, port: u16) {
         let mut registry = RegistryClient::new(self.channel(OPERATOR, port).await);
         registry
@@ -221,6 +222,13 @@ impl Deployment {
                     provider: PROVIDER.to_owned(),
                     endpoint: format!("https://127.0.0.1:{}", self.adapter_port),
                 }),
+            })
+            .await
+            .unwrap();
+        registry
+            .register_purpose(proto::RegisterPurposeRequest {
+                code: PURPOSE.to_owned(),
+                description: "Crash and failover tests".to_owned(),
             })
             .await
             .unwrap();
