@@ -514,11 +514,21 @@ impl Pipeline {
             legal_basis,
             legal_basis_ref,
             consent_id: facts.consent_relied_on.clone().unwrap_or_default(),
+            rules_version: 0,
+            pseudonym_epoch: 0,
             subject_pseudonym: facts.subject_pseudonym,
             payload_sha256: payload.map(payload_digest),
-            request_id: command.request_id.clone(),
+            transfer_id: [0; 16],
+            request_digest: (!command.request_id.is_empty()).then(|| {
+                self.pseudonymizer
+                    .request_digest(command.consumer.agency_id().as_str(), &command.request_id)
+            }),
+            case_reference_digest: None,
+            source_payload_sha256: None,
+            answer_signature: None,
             outcome,
             refusal_reason: refusal_reason.to_owned(),
+            legacy_request_id: String::new(),
         }
     }
 }

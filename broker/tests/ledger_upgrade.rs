@@ -46,7 +46,14 @@ fn new_entry(number: u64) -> LedgerEntry {
         consent_id: String::new(),
         subject_pseudonym: [u8::try_from(number).unwrap(); 32],
         payload_sha256: (!number.is_multiple_of(3)).then_some([9; 32]),
-        request_id: format!("upgrade-{number}"),
+        rules_version: 0,
+        pseudonym_epoch: 0,
+        transfer_id: [u8::try_from(number % 200).unwrap() + 1; 16],
+        request_digest: None,
+        case_reference_digest: None,
+        source_payload_sha256: None,
+        answer_signature: None,
+        legacy_request_id: String::new(),
         // The outcome only today's format can carry, among others.
         outcome: if number.is_multiple_of(3) {
             Outcome::RefusedMisrouted
@@ -114,9 +121,9 @@ async fn a_version_1_ledger_upgraded_in_place_verifies_with_todays_entries() {
         "old entries keep their bytes and hashes"
     );
     for (bytes, _) in &after[before.len()..] {
-        assert_eq!(bytes[0], 2, "today's entries carry format version 2");
+        assert_eq!(bytes[0], 3, "today's entries carry format version 3");
         let decoded = LedgerEntry::decode(bytes).unwrap();
-        assert!(decoded.request_id.starts_with("upgrade-"));
+        assert_ne!(decoded.transfer_id, [0; 16]);
     }
     for (bytes, _) in &before {
         let decoded = LedgerEntry::decode(bytes).unwrap();

@@ -42,7 +42,19 @@ fn entry(appender: usize, number: usize) -> LedgerEntry {
         consent_id: String::new(),
         subject_pseudonym: [u8::try_from(appender).unwrap(); 32],
         payload_sha256: Some([7; 32]),
-        request_id: format!("{appender}-{number}"),
+        rules_version: 0,
+        pseudonym_epoch: 0,
+        transfer_id: {
+            let mut id = [0; 16];
+            id[..8].copy_from_slice(&(appender as u64).to_be_bytes());
+            id[8..].copy_from_slice(&(number as u64).to_be_bytes());
+            id
+        },
+        request_digest: None,
+        case_reference_digest: None,
+        source_payload_sha256: None,
+        answer_signature: None,
+        legacy_request_id: String::new(),
         outcome: Outcome::Delivered,
         refusal_reason: String::new(),
     }

@@ -192,7 +192,7 @@ fn transfer_record(
         legal_basis: entry.legal_basis,
         legal_basis_ref: entry.legal_basis_ref,
         consent_id: entry.consent_id,
-        request_id: entry.request_id,
+        request_id: entry.legacy_request_id,
         outcome: entry.outcome.as_str().to_owned(),
         refusal_reason: entry.refusal_reason,
         payload_sha256: entry

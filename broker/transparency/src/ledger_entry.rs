@@ -19,14 +19,22 @@ use crate::merkle::Hash;
 
 pub mod governance;
 pub mod notification;
+pub mod transfer;
 
 pub use governance::{GovernanceChange, GovernanceEntry, MAX_KEY_FIELDS};
 pub use notification::{ChangeKind, ChangePublishedEntry, NoticeDeliveredEntry};
+pub use transfer::{
+    AnswerSignature, LedgerEntry, MAX_REASON_BYTES, MAX_SIGNATURE_BYTES, Outcome, TransferId,
+};
 
 /// The format version entries are written in: the first byte of every entry written today.
-pub const ENTRY_FORMAT_VERSION: u8 = 2;
+pub const ENTRY_FORMAT_VERSION: u8 = 3;
 /// The first format: transfers only, no kind byte. Still read, never written.
 pub const ENTRY_FORMAT_VERSION_1: u8 = 1;
+/// The second format: the kind byte, transfers with the caller's request id as text. Still
+/// read, never written. Entries of the other kinds were specified in it but never written, so
+/// a version 2 entry of another kind is refused.
+pub const ENTRY_FORMAT_VERSION_2: u8 = 2;
 
 /// What an entry records: its second byte, from format version 2 on. Codes are never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,125 +73,6 @@ impl EntryKind {
         }
     }
 }
-/// Longest refusal reason kept in an entry, in bytes (longer ones are cut at a char boundary).
-pub const MAX_REASON_BYTES: usize = 1024;
-
-/// How a transfer ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// The payload was delivered to the consumer.
-    Delivered,
-    /// Refused: no authorization in force for consumer × data type × purpose.
-    RefusedNoAuthorization,
-    /// Refused: the authorization demands a registered subject, and it is not in the
-    /// consumer's client list.
-    RefusedSubjectNotRegistered,
-    /// Refused: the authorization demands consent, and none in force was quoted.
-    RefusedConsentMissing,
-    /// Refused: the quoted consent was revoked.
-    RefusedConsentRevoked,
-    /// Refused: the quoted consent expired.
-    RefusedConsentExpired,
-    /// Refused: no provider is routed for the data type.
-    RefusedNoRoute,
-    /// Refused: the provider has no record of the subject.
-    RefusedSubjectNotFound,
-    /// Refused: the routed provider does not serve the data type (a misconfigured route).
-    /// Since format version 2.
-    RefusedMisrouted,
-    /// Refused: the provider adapter could not be reached or failed.
-    RefusedProviderUnavailable,
-    /// Refused: the provider adapter did not answer within the deadline.
-    RefusedProviderDeadline,
-    /// Refused: the provider's payload broke the data type's schema (never passed on).
-    RefusedInvalidPayload,
-}
-
-impl Outcome {
-    /// Every outcome.
-    pub const ALL: [Outcome; 12] = [
-        Outcome::Delivered,
-        Outcome::RefusedNoAuthorization,
-        Outcome::RefusedSubjectNotRegistered,
-        Outcome::RefusedConsentMissing,
-        Outcome::RefusedConsentRevoked,
-        Outcome::RefusedConsentExpired,
-        Outcome::RefusedNoRoute,
-        Outcome::RefusedSubjectNotFound,
-        Outcome::RefusedMisrouted,
-        Outcome::RefusedProviderUnavailable,
-        Outcome::RefusedProviderDeadline,
-        Outcome::RefusedInvalidPayload,
-    ];
-
-    /// The stable token written into entries.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Delivered => "delivered",
-            Outcome::RefusedNoAuthorization => "refused.no_authorization",
-            Outcome::RefusedSubjectNotRegistered => "refused.subject_not_registered",
-            Outcome::RefusedConsentMissing => "refused.consent_missing",
-            Outcome::RefusedConsentRevoked => "refused.consent_revoked",
-            Outcome::RefusedConsentExpired => "refused.consent_expired",
-            Outcome::RefusedNoRoute => "refused.no_route",
-            Outcome::RefusedSubjectNotFound => "refused.subject_not_found",
-            Outcome::RefusedMisrouted => "refused.misrouted",
-            Outcome::RefusedProviderUnavailable => "refused.provider_unavailable",
-            Outcome::RefusedProviderDeadline => "refused.provider_deadline",
-            Outcome::RefusedInvalidPayload => "refused.invalid_payload",
-        }
-    }
-
-    /// The first entry format version that can record this outcome.
-    pub fn since_format_version(self) -> u8 {
-        match self {
-            Outcome::RefusedMisrouted => 2,
-            _ => ENTRY_FORMAT_VERSION_1,
-        }
-    }
-
-    /// The outcome for a token.
-    pub fn from_token(token: &str) -> Option<Outcome> {
-        Outcome::ALL
-            .into_iter()
-            .find(|outcome| outcome.as_str() == token)
-    }
-}
-
-/// One transfer, as recorded (an entry of kind [`EntryKind::Transfer`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerEntry {
-    /// Position in the ledger. Assigned by the ledger writer when the entry is appended; any
-    /// value a caller sets is replaced. Part of the encoding, so a moved entry is detected.
-    pub leaf_index: u64,
-    /// Unix microseconds when the broker decided.
-    pub recorded_at_micros: i64,
-    /// Consumer agency id.
-    pub consumer: String,
-    /// Provider agency id ("" when refused before routing).
-    pub provider: String,
-    /// Data type id.
-    pub data_type: String,
-    /// Stated purpose.
-    pub purpose: String,
-    /// Legal basis of the authorization relied on ("" when none).
-    pub legal_basis: String,
-    /// Reference to the legal text ("" when none).
-    pub legal_basis_ref: String,
-    /// Consent id the request relied on ("" when none).
-    pub consent_id: String,
-    /// HMAC-SHA256 of the subject under the ledger secret.
-    pub subject_pseudonym: Hash,
-    /// SHA-256 of the payload sent to the consumer, when one was sent.
-    pub payload_sha256: Option<Hash>,
-    /// Consumer's request id.
-    pub request_id: String,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Why it was refused ("" when delivered); never contains personal data.
-    pub refusal_reason: String,
-}
-
 /// Why bytes are not an encoded entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryDecodeError {
@@ -194,8 +83,16 @@ pub enum EntryDecodeError {
     )]
     UnknownVersion(u8),
     /// A kind this software does not know.
-    #[error("unknown entry kind {0} in a version {ENTRY_FORMAT_VERSION} entry")]
+    #[error("unknown entry kind {0}")]
     UnknownKind(u8),
+    /// A kind that entries of this format version never held.
+    #[error("a version {version} entry cannot be of kind {}", .kind.as_str())]
+    KindNotInVersion {
+        /// The entry's format version.
+        version: u8,
+        /// Its kind.
+        kind: EntryKind,
+    },
     /// The entry is of another kind than the caller asked for.
     #[error("the entry is of kind {}, not {}", .found.as_str(), .expected.as_str())]
     OtherKind {
@@ -269,9 +166,13 @@ impl LedgerRecord {
         let version = reader.byte()?;
         let kind = match version {
             ENTRY_FORMAT_VERSION_1 => EntryKind::Transfer,
-            ENTRY_FORMAT_VERSION => {
+            ENTRY_FORMAT_VERSION_2 | ENTRY_FORMAT_VERSION => {
                 let code = reader.byte()?;
-                EntryKind::from_code(code).ok_or(EntryDecodeError::UnknownKind(code))?
+                let kind = EntryKind::from_code(code).ok_or(EntryDecodeError::UnknownKind(code))?;
+                if version == ENTRY_FORMAT_VERSION_2 && kind != EntryKind::Transfer {
+                    return Err(EntryDecodeError::KindNotInVersion { version, kind });
+                }
+                kind
             }
             other => return Err(EntryDecodeError::UnknownVersion(other)),
         };
@@ -304,75 +205,6 @@ pub(crate) struct EntryHeader {
     pub(crate) version: u8,
     pub(crate) leaf_index: u64,
     pub(crate) recorded_at_micros: i64,
-}
-
-impl LedgerEntry {
-    /// The canonical encoding, in the newest format version: version byte, kind byte, leaf
-    /// index, time, then the transfer's fields in declaration order; integers big-endian,
-    /// strings as u16 length + UTF-8, the digest as a presence byte + 32 bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut writer = EntryWriter::new(
-            EntryKind::Transfer,
-            self.leaf_index,
-            self.recorded_at_micros,
-        );
-        for text in [
-            &self.consumer,
-            &self.provider,
-            &self.data_type,
-            &self.purpose,
-            &self.legal_basis,
-            &self.legal_basis_ref,
-            &self.consent_id,
-        ] {
-            writer.string(text);
-        }
-        writer.hash(&self.subject_pseudonym);
-        writer.optional_hash(self.payload_sha256.as_ref());
-        writer.string(&self.request_id);
-        writer.string(self.outcome.as_str());
-        writer.string(truncate_at_char_boundary(
-            &self.refusal_reason,
-            MAX_REASON_BYTES,
-        ));
-        writer.finish()
-    }
-
-    /// Decodes a transfer entry of any known format version; refuses trailing bytes and
-    /// entries of other kinds.
-    pub fn decode(bytes: &[u8]) -> Result<Self, EntryDecodeError> {
-        match LedgerRecord::decode(bytes)? {
-            LedgerRecord::Transfer(entry) => Ok(entry),
-            other => Err(EntryDecodeError::OtherKind {
-                expected: EntryKind::Transfer,
-                found: other.kind(),
-            }),
-        }
-    }
-
-    fn decode_body(
-        header: EntryHeader,
-        reader: &mut EntryReader<'_>,
-    ) -> Result<Self, EntryDecodeError> {
-        Ok(Self {
-            leaf_index: header.leaf_index,
-            recorded_at_micros: header.recorded_at_micros,
-            consumer: reader.string()?,
-            provider: reader.string()?,
-            data_type: reader.string()?,
-            purpose: reader.string()?,
-            legal_basis: reader.string()?,
-            legal_basis_ref: reader.string()?,
-            consent_id: reader.string()?,
-            subject_pseudonym: reader.hash()?,
-            payload_sha256: reader.optional_hash("payload digest flag")?,
-            request_id: reader.string()?,
-            outcome: Outcome::from_token(&reader.string()?)
-                .filter(|outcome| outcome.since_format_version() <= header.version)
-                .ok_or(EntryDecodeError::Malformed("unknown outcome"))?,
-            refusal_reason: reader.string()?,
-        })
-    }
 }
 
 /// Builds an entry's bytes: the header of the newest format version, then the body's fields.
@@ -416,6 +248,23 @@ impl EntryWriter {
         self.bytes.extend_from_slice(&number.to_be_bytes());
     }
 
+    pub(crate) fn u32(&mut self, number: u32) {
+        self.bytes.extend_from_slice(&number.to_be_bytes());
+    }
+
+    /// Fixed-length bytes, as they are.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// A `u16` length, then the bytes (callers keep them under 64 KiB).
+    pub(crate) fn length_prefixed(&mut self, bytes: &[u8]) {
+        let bytes = &bytes[..bytes.len().min(usize::from(u16::MAX))];
+        let length = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+        self.bytes.extend_from_slice(&length.to_be_bytes());
+        self.bytes.extend_from_slice(bytes);
+    }
+
     pub(crate) fn i64(&mut self, number: i64) {
         self.bytes.extend_from_slice(&number.to_be_bytes());
     }
@@ -433,7 +282,7 @@ fn push_string(bytes: &mut Vec<u8>, text: &str) {
     bytes.extend_from_slice(text.as_bytes());
 }
 
-fn truncate_at_char_boundary(text: &str, max_bytes: usize) -> &str {
+pub(crate) fn truncate_at_char_boundary(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
         return text;
     }
@@ -472,6 +321,16 @@ impl<'a> EntryReader<'a> {
         Ok(i64::from_be_bytes(self.array::<8>()?))
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, EntryDecodeError> {
+        Ok(u32::from_be_bytes(self.array::<4>()?))
+    }
+
+    /// A `u16` length, then that many bytes.
+    pub(crate) fn length_prefixed(&mut self) -> Result<Vec<u8>, EntryDecodeError> {
+        let length = usize::from(u16::from_be_bytes(self.array::<2>()?));
+        Ok(self.take(length)?.to_vec())
+    }
+
     pub(crate) fn hash(&mut self) -> Result<Hash, EntryDecodeError> {
         self.array::<32>()
     }
@@ -503,7 +362,7 @@ impl<'a> EntryReader<'a> {
         Ok(self.take(1)?[0])
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], EntryDecodeError> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], EntryDecodeError> {
         self.take(N)?
             .try_into()
             .map_err(|_| EntryDecodeError::Malformed("truncated"))
@@ -531,12 +390,33 @@ impl SubjectPseudonymizer {
 
     /// HMAC-SHA256(secret, "kruispunt.subject.v1" ‖ 0x00 ‖ scheme ‖ 0x00 ‖ id).
     pub fn pseudonym(&self, scheme: &str, id: &str) -> Hash {
+        self.keyed_digest(b"kruispunt.subject.v1", &[scheme, id])
+    }
+
+    /// A consumer's request id as entries keep it:
+    /// HMAC-SHA256(secret, "kruispunt.request.v1" ‖ 0x00 ‖ consumer ‖ 0x00 ‖ request id).
+    /// The consumer can recognise its own ids; nobody without the secret can read them.
+    pub fn request_digest(&self, consumer: &str, request_id: &str) -> Hash {
+        self.keyed_digest(b"kruispunt.request.v1", &[consumer, request_id])
+    }
+
+    /// A consumer's case reference as entries keep it:
+    /// HMAC-SHA256(secret, "kruispunt.case.v1" ‖ 0x00 ‖ consumer ‖ 0x00 ‖ kind ‖ 0x00 ‖
+    /// reference).
+    pub fn case_reference_digest(&self, consumer: &str, kind: &str, reference: &str) -> Hash {
+        self.keyed_digest(b"kruispunt.case.v1", &[consumer, kind, reference])
+    }
+
+    /// HMAC-SHA256 of `label`, then each part after a 0x00 separator (parts never hold 0x00:
+    /// every caller's text is checked for control characters first).
+    fn keyed_digest(&self, label: &[u8], parts: &[&str]) -> Hash {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
             .expect("HMAC accepts keys of any length");
-        mac.update(b"kruispunt.subject.v1\0");
-        mac.update(scheme.as_bytes());
-        mac.update(b"\0");
-        mac.update(id.as_bytes());
+        mac.update(label);
+        for part in parts {
+            mac.update(b"\0");
+            mac.update(part.as_bytes());
+        }
         mac.finalize().into_bytes().into()
     }
 }
@@ -562,11 +442,23 @@ mod tests {
             legal_basis: "Decreet".to_owned(),
             legal_basis_ref: "https://example/eli".to_owned(),
             consent_id: String::new(),
+            rules_version: 12,
+            pseudonym_epoch: 2026,
             subject_pseudonym: [7; 32],
             payload_sha256: Some([9; 32]),
-            request_id: "r-1".to_owned(),
+            transfer_id: [3; 16],
+            request_digest: Some([4; 32]),
+            case_reference_digest: None,
+            source_payload_sha256: Some([5; 32]),
+            answer_signature: Some(AnswerSignature {
+                signed_at_micros: 1_700_000_000_000_001,
+                certificate_sha256: [6; 32],
+                algorithm: "ecdsa-p256-sha256".to_owned(),
+                signature: vec![8; 71],
+            }),
             outcome: Outcome::Delivered,
             refusal_reason: String::new(),
+            legacy_request_id: String::new(),
         }
     }
 
@@ -574,6 +466,11 @@ mod tests {
     fn entries_round_trip() {
         let entry = sample();
         assert_eq!(LedgerEntry::decode(&entry.encode()), Ok(entry));
+        let mut unsigned = sample();
+        unsigned.answer_signature = None;
+        unsigned.request_digest = None;
+        unsigned.case_reference_digest = Some([1; 32]);
+        assert_eq!(LedgerEntry::decode(&unsigned.encode()), Ok(unsigned));
     }
 
     #[test]
@@ -591,10 +488,10 @@ mod tests {
         longer.push(0);
         assert!(LedgerEntry::decode(&longer).is_err());
         let mut other_version = bytes.clone();
-        other_version[0] = 3;
+        other_version[0] = 4;
         assert_eq!(
             LedgerEntry::decode(&other_version),
-            Err(EntryDecodeError::UnknownVersion(3))
+            Err(EntryDecodeError::UnknownVersion(4))
         );
         let mut other_kind = bytes;
         other_kind[1] = 9;
@@ -602,9 +499,19 @@ mod tests {
             LedgerEntry::decode(&other_kind),
             Err(EntryDecodeError::UnknownKind(9))
         );
+        let mut governance_as_version_2 = vector_governance().encode();
+        governance_as_version_2[0] = ENTRY_FORMAT_VERSION_2;
+        assert_eq!(
+            LedgerRecord::decode(&governance_as_version_2),
+            Err(EntryDecodeError::KindNotInVersion {
+                version: 2,
+                kind: EntryKind::Governance
+            }),
+            "version 2 entries of other kinds were never written"
+        );
     }
 
-    /// The entry of the byte-level vectors in `docs/ledger.md`.
+    /// The transfer of the version 3 byte-level vectors in `docs/ledger.md`.
     fn vector_entry(outcome: Outcome) -> LedgerEntry {
         let delivered = outcome == Outcome::Delivered;
         LedgerEntry {
@@ -617,11 +524,39 @@ mod tests {
             legal_basis: "Wet".to_owned(),
             legal_basis_ref: String::new(),
             consent_id: String::new(),
+            rules_version: 4,
+            pseudonym_epoch: 2026,
             subject_pseudonym: [0x11; 32],
             payload_sha256: delivered.then_some([0x22; 32]),
-            request_id: "r-1".to_owned(),
+            transfer_id: [0xab; 16],
+            request_digest: Some([0x55; 32]),
+            case_reference_digest: None,
+            source_payload_sha256: delivered.then_some([0x66; 32]),
+            answer_signature: delivered.then(|| AnswerSignature {
+                signed_at_micros: 1_767_225_599_990_000,
+                certificate_sha256: [0x77; 32],
+                algorithm: "ecdsa-p256-sha256".to_owned(),
+                signature: vec![0x88; 8],
+            }),
             outcome,
             refusal_reason: if delivered { "" } else { "misrouted" }.to_owned(),
+            legacy_request_id: String::new(),
+        }
+    }
+
+    /// The transfer of the version 1 and 2 vectors, as decoded today.
+    fn legacy_vector_entry(outcome: Outcome) -> LedgerEntry {
+        let delivered = outcome == Outcome::Delivered;
+        LedgerEntry {
+            rules_version: 0,
+            pseudonym_epoch: 0,
+            transfer_id: [0; 16],
+            request_digest: None,
+            source_payload_sha256: None,
+            answer_signature: None,
+            legacy_request_id: "r-1".to_owned(),
+            payload_sha256: delivered.then_some([0x22; 32]),
+            ..vector_entry(outcome)
         }
     }
 
@@ -638,14 +573,22 @@ mod tests {
         "020100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f0003576574000000001111111111111111111111111111111111111111111111111111111111111111000003722d310011726566757365642e6d6973726f7574656400096d6973726f75746564",
         "42e9265e331112cf90777b4f1f2d304bbdf1fcfa63a11835af7e7d5ee8c6d184",
     );
+    const VECTOR_V3_DELIVERED: (&str, &str) = (
+        "030100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f0003576574000000000000000000000004000007ea1111111111111111111111111111111111111111111111111111111111111111012222222222222222222222222222222222222222222222222222222222222222abababababababababababababababab015555555555555555555555555555555555555555555555555555555555555555000166666666666666666666666666666666666666666666666666666666666666660100064748462018f07777777777777777777777777777777777777777777777777777777777777777001165636473612d703235362d73686132353600088888888888888888000964656c6976657265640000",
+        "aca024a8ed2e8687df44796a4178365159629c01db6ecf9f0d6a8a0fa8fb47f1",
+    );
+    const VECTOR_V3_MISROUTED: (&str, &str) = (
+        "030100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f0003576574000000000000000000000004000007ea111111111111111111111111111111111111111111111111111111111111111100abababababababababababababababab0155555555555555555555555555555555555555555555555555555555555555550000000011726566757365642e6d6973726f7574656400096d6973726f75746564",
+        "c5e523c8e43e696af59ca2d386ac4ebeb495af69b599bdb95dd93fd3d8c4e0ba",
+    );
 
     #[test]
     fn the_documented_vectors_encode_decode_and_hash_as_published() {
         let documentation =
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ledger.md"));
         for (outcome, (bytes_hex, leaf_hex)) in [
-            (Outcome::Delivered, VECTOR_V2_DELIVERED),
-            (Outcome::RefusedMisrouted, VECTOR_V2_MISROUTED),
+            (Outcome::Delivered, VECTOR_V3_DELIVERED),
+            (Outcome::RefusedMisrouted, VECTOR_V3_MISROUTED),
         ] {
             let entry = vector_entry(outcome);
             assert_eq!(hex::encode(entry.encode()), bytes_hex);
@@ -656,21 +599,28 @@ mod tests {
             );
             assert!(documentation.contains(bytes_hex) && documentation.contains(leaf_hex));
         }
-        // Version 1 bytes, as the broker wrote them before kinds, still decode to the entry.
-        let (bytes_hex, leaf_hex) = VECTOR_V1_DELIVERED;
-        let bytes = hex::decode(bytes_hex).unwrap();
-        assert_eq!(hex::encode(leaf_hash(&bytes)), leaf_hex);
-        assert_eq!(
-            LedgerEntry::decode(&bytes),
-            Ok(vector_entry(Outcome::Delivered))
-        );
-        assert!(documentation.contains(bytes_hex) && documentation.contains(leaf_hex));
+        // Bytes of versions 1 and 2, as brokers wrote them before, still decode, and hash as
+        // they did then.
+        for (outcome, (bytes_hex, leaf_hex)) in [
+            (Outcome::Delivered, VECTOR_V1_DELIVERED),
+            (Outcome::Delivered, VECTOR_V2_DELIVERED),
+            (Outcome::RefusedMisrouted, VECTOR_V2_MISROUTED),
+        ] {
+            let bytes = hex::decode(bytes_hex).unwrap();
+            assert_eq!(hex::encode(leaf_hash(&bytes)), leaf_hex);
+            assert_eq!(
+                LedgerEntry::decode(&bytes),
+                Ok(legacy_vector_entry(outcome))
+            );
+            assert!(documentation.contains(bytes_hex) && documentation.contains(leaf_hex));
+        }
     }
 
     fn vector_governance() -> GovernanceEntry {
         GovernanceEntry {
             leaf_index: 8,
             recorded_at_micros: 1_767_225_600_000_000,
+            sequence: 4,
             actor: "kruispunt.operator".to_owned(),
             change: GovernanceChange::AuthorizationGranted,
             key_fields: [
@@ -691,6 +641,7 @@ mod tests {
             recorded_at_micros: 1_767_225_600_000_000,
             provider: "be.example.civil-registry".to_owned(),
             data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+            pseudonym_epoch: 2026,
             subject_pseudonym: [0x11; 32],
             change_kind: ChangeKind::Updated,
             occurred_at_micros: 1_767_225_500_000_000,
@@ -705,6 +656,7 @@ mod tests {
             consumer: "be.example.gemeente".to_owned(),
             provider: "be.example.civil-registry".to_owned(),
             data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
+            pseudonym_epoch: 2026,
             subject_pseudonym: [0x11; 32],
             change_kind: ChangeKind::Updated,
             cursor: 1,
@@ -714,16 +666,16 @@ mod tests {
     }
 
     const VECTOR_GOVERNANCE: (&str, &str) = (
-        "02020000000000000008000647484620400000126b7275697370756e742e6f70657261746f720015617574686f72697a6174696f6e2e6772616e746564040008636f6e73756d6572001362652e6578616d706c652e67656d65656e74650009646174615f74797065001e706572736f6f6e2e47657265676973747265657264506572736f6f6e40310007707572706f7365000464656d6f0010617574686f72697a6174696f6e5f69640001313333333333333333333333333333333333333333333333333333333333333333",
-        "ca596e22d1414e5c1966f330cf29937c9062ccdff20ce2a9cbcd828d98cf9c61",
+        "030200000000000000080006474846204000000000000000000400126b7275697370756e742e6f70657261746f720015617574686f72697a6174696f6e2e6772616e746564040008636f6e73756d6572001362652e6578616d706c652e67656d65656e74650009646174615f74797065001e706572736f6f6e2e47657265676973747265657264506572736f6f6e40310007707572706f7365000464656d6f0010617574686f72697a6174696f6e5f69640001313333333333333333333333333333333333333333333333333333333333333333",
+        "0b29b8780eb6a57f25e0f4e18c0d7c97e28e53663bb11b658de98b75cfb3218f",
     );
     const VECTOR_CHANGE_PUBLISHED: (&str, &str) = (
-        "020300000000000000090006474846204000001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031111111111111111111111111111111111111111111111111111111111111111100077570646174656400064748402a5f004444444444444444444444444444444444444444444444444444444444444444",
-        "f08c106f64fa7737aca734c11e3090a8246d8dbf39e8b95692d1d8bcce86a164",
+        "030300000000000000090006474846204000001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000007ea111111111111111111111111111111111111111111111111111111111111111100077570646174656400064748402a5f004444444444444444444444444444444444444444444444444444444444444444",
+        "606f173ca4524c49286a6a7252168fd635dbdfa9ce67e6582e8d83a530399fc3",
     );
     const VECTOR_NOTICE_DELIVERED: (&str, &str) = (
-        "0204000000000000000a0006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e40311111111111111111111111111111111111111111111111111111111111111111000775706461746564000000000000000100000000000000094444444444444444444444444444444444444444444444444444444444444444",
-        "6a3dbec4e5166995d9051ed3047da62bb015c8746173f98b0a2ae5bef4df3866",
+        "0304000000000000000a0006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000007ea1111111111111111111111111111111111111111111111111111111111111111000775706461746564000000000000000100000000000000094444444444444444444444444444444444444444444444444444444444444444",
+        "e65579ec63cef42d32e8d7905ef90adc23dbb4f666ba9acfec8dae601bfb2637",
     );
 
     #[test]

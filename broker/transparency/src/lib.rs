@@ -17,6 +17,8 @@
 //!   every kind ([`LedgerRecord`]: transfers ([`LedgerEntry`]), rule changes,
 //!   published changes and delivered notices; documented in the repository's
 //!   `docs/ledger.md`), keyed subject pseudonyms and payload digests.
+//! * [`answer`]: the statement an authentic source signs when it answers
+//!   ([`AnswerStatement`]).
 //! * [`ledger_verification`]: the ledger verifier's pure core
 //!   ([`LedgerVerification`]): recorded entries (index, bytes, recorded leaf
 //!   hash), signed checkpoints and the public key in, the first failure or a
@@ -28,6 +30,7 @@
 //! Specifications: RFC 6962 §2.1, RFC 9162 §2.1, <https://c2sp.org/signed-note>,
 //! <https://c2sp.org/tlog-checkpoint>.
 
+pub mod answer;
 pub mod checkpoint;
 pub mod ledger_entry;
 pub mod ledger_verification;
@@ -38,10 +41,11 @@ pub mod receipt;
 pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
 };
+pub use answer::AnswerStatement;
 pub use ledger_entry::{
-    ChangeKind, ChangePublishedEntry, EntryDecodeError, EntryKind, GovernanceChange,
-    GovernanceEntry, LedgerEntry, LedgerRecord, NoticeDeliveredEntry, Outcome,
-    SubjectPseudonymizer, payload_digest,
+    AnswerSignature, ChangeKind, ChangePublishedEntry, EntryDecodeError, EntryKind,
+    GovernanceChange, GovernanceEntry, LedgerEntry, LedgerRecord, NoticeDeliveredEntry, Outcome,
+    SubjectPseudonymizer, TransferId, payload_digest,
 };
 pub use ledger_verification::{
     ConsistencyProofs, FetchedConsistencyProofs, LedgerVerification, RecordedEntry,

@@ -88,6 +88,10 @@ pub struct GovernanceEntry {
     pub leaf_index: u64,
     /// Unix microseconds when the change was made.
     pub recorded_at_micros: i64,
+    /// The change's place among all rule changes: 1 for the first, then consecutive, in the
+    /// order they took effect. A transfer names the sequence of the rules it was decided under
+    /// (its `rules_version`); a gap in the sequence means a rule change is missing.
+    pub sequence: u64,
     /// The agency that made the change, from its certificate.
     pub actor: String,
     /// What changed.
@@ -100,7 +104,7 @@ pub struct GovernanceEntry {
 }
 
 impl GovernanceEntry {
-    /// The canonical encoding: header, actor, change token, the number of key fields (`u8`)
+    /// The canonical encoding: header, sequence (`u64`), actor, change token, the number of key fields (`u8`)
     /// and each as two strings, the record digest. Key fields beyond [`MAX_KEY_FIELDS`] are not
     /// written; callers give fewer.
     pub fn encode(&self) -> Vec<u8> {
@@ -109,6 +113,7 @@ impl GovernanceEntry {
             self.leaf_index,
             self.recorded_at_micros,
         );
+        writer.u64(self.sequence);
         writer.string(&self.actor);
         writer.string(self.change.as_str());
         let fields = &self.key_fields[..self.key_fields.len().min(MAX_KEY_FIELDS)];
@@ -126,6 +131,7 @@ impl GovernanceEntry {
         header: EntryHeader,
         reader: &mut EntryReader<'_>,
     ) -> Result<Self, EntryDecodeError> {
+        let sequence = reader.u64()?;
         let actor = reader.string()?;
         let change = GovernanceChange::from_token(&reader.string()?)
             .ok_or(EntryDecodeError::Malformed("unknown governance change"))?;
@@ -139,6 +145,7 @@ impl GovernanceEntry {
         Ok(Self {
             leaf_index: header.leaf_index,
             recorded_at_micros: header.recorded_at_micros,
+            sequence,
             actor,
             change,
             key_fields,

@@ -62,6 +62,8 @@ pub struct ChangePublishedEntry {
     pub provider: String,
     /// The data type that changed.
     pub data_type: String,
+    /// The pseudonym epoch whose secret keyed the subject's pseudonym.
+    pub pseudonym_epoch: u32,
     /// The subject's keyed pseudonym.
     pub subject_pseudonym: Hash,
     /// What kind of change.
@@ -73,7 +75,7 @@ pub struct ChangePublishedEntry {
 }
 
 impl ChangePublishedEntry {
-    /// The canonical encoding: header, provider, data type, pseudonym, change kind, occurred at,
+    /// The canonical encoding: header, provider, data type, pseudonym epoch (`u32`), pseudonym, change kind, occurred at,
     /// event id digest.
     pub fn encode(&self) -> Vec<u8> {
         let mut writer = EntryWriter::new(
@@ -83,6 +85,7 @@ impl ChangePublishedEntry {
         );
         writer.string(&self.provider);
         writer.string(&self.data_type);
+        writer.u32(self.pseudonym_epoch);
         writer.hash(&self.subject_pseudonym);
         writer.string(self.change_kind.as_str());
         writer.i64(self.occurred_at_micros);
@@ -99,6 +102,7 @@ impl ChangePublishedEntry {
             recorded_at_micros: header.recorded_at_micros,
             provider: reader.string()?,
             data_type: reader.string()?,
+            pseudonym_epoch: reader.u32()?,
             subject_pseudonym: reader.hash()?,
             change_kind: change_kind(reader)?,
             occurred_at_micros: reader.i64()?,
@@ -121,6 +125,8 @@ pub struct NoticeDeliveredEntry {
     pub provider: String,
     /// The data type that changed.
     pub data_type: String,
+    /// The pseudonym epoch whose secret keyed the subject's pseudonym.
+    pub pseudonym_epoch: u32,
     /// The subject's keyed pseudonym.
     pub subject_pseudonym: Hash,
     /// What kind of change.
@@ -134,7 +140,7 @@ pub struct NoticeDeliveredEntry {
 }
 
 impl NoticeDeliveredEntry {
-    /// The canonical encoding: header, consumer, provider, data type, pseudonym, change kind,
+    /// The canonical encoding: header, consumer, provider, data type, pseudonym epoch (`u32`), pseudonym, change kind,
     /// cursor, publication index, event id digest.
     pub fn encode(&self) -> Vec<u8> {
         let mut writer = EntryWriter::new(
@@ -145,6 +151,7 @@ impl NoticeDeliveredEntry {
         writer.string(&self.consumer);
         writer.string(&self.provider);
         writer.string(&self.data_type);
+        writer.u32(self.pseudonym_epoch);
         writer.hash(&self.subject_pseudonym);
         writer.string(self.change_kind.as_str());
         writer.u64(self.cursor);
@@ -163,6 +170,7 @@ impl NoticeDeliveredEntry {
             consumer: reader.string()?,
             provider: reader.string()?,
             data_type: reader.string()?,
+            pseudonym_epoch: reader.u32()?,
             subject_pseudonym: reader.hash()?,
             change_kind: change_kind(reader)?,
             cursor: reader.u64()?,
