@@ -162,6 +162,14 @@ impl LedgerRecord {
 
     /// Decodes an entry of any known format version and kind; refuses trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, EntryDecodeError> {
+        Self::decode_with_format_version(bytes).map(|(_, record)| record)
+    }
+
+    /// Decodes an entry as [`Self::decode`] does, and also says which format version it was
+    /// written in (its first byte: [`ENTRY_FORMAT_VERSION_1`], [`ENTRY_FORMAT_VERSION_2`] or
+    /// [`ENTRY_FORMAT_VERSION`]). The verifier needs it: format versions never decrease along a
+    /// ledger, and transfers of versions 1 and 2 were decided before rules were recorded.
+    pub fn decode_with_format_version(bytes: &[u8]) -> Result<(u8, Self), EntryDecodeError> {
         let mut reader = EntryReader::new(bytes);
         let version = reader.byte()?;
         let kind = match version {
@@ -194,7 +202,7 @@ impl LedgerRecord {
             }
         };
         reader.finish()?;
-        Ok(record)
+        Ok((version, record))
     }
 }
 

@@ -13,13 +13,21 @@
 //!   at its size (a consistent rewrite of entry *and* recorded hash is caught here, and the
 //!   report names the range between the last good and the first bad checkpoint);
 //! - consistency between successive checkpoints, with proofs from a [`ConsistencyProofs`]
-//!   source (the server's proofs, in remote mode, or proofs computed from the entries).
+//!   source (the server's proofs, in remote mode, or proofs computed from the entries);
+//! - the rules in force, replayed from the governance entries ([`GovernanceReplay`]): format
+//!   versions never decrease, governance sequences run without gap or repeat, and every
+//!   delivered transfer had an authorization (and, where required, a consent and a registered
+//!   subject) in force under the rules it was decided under.
 //!
 //! It stops at the first failure and says exactly where.
 
 use std::fmt;
 
 use crate::checkpoint::{Checkpoint, verify_checkpoint};
+use crate::governance_replay::{
+    ConsentProblem, GovernanceReplay, KeyFieldError, RegistrationProblem, ReplayCounts,
+    TransferParty,
+};
 use crate::ledger_entry::LedgerRecord;
 use crate::merkle::{
     CompactRange, Hash, ProofError, SubtreeHashes, consistency_proof_from_subtree_hashes,
@@ -116,6 +124,137 @@ pub enum VerificationFailure {
         /// Why.
         detail: String,
     },
+    /// The entry is in an older format version than an entry before it.
+    #[error(
+        "entry {index} is in format version {version} after an entry in version {newest_before}: format versions never decrease along a ledger"
+    )]
+    FormatVersionDecreased {
+        /// Its position.
+        index: u64,
+        /// Its format version.
+        version: u8,
+        /// The newest format version before it.
+        newest_before: u8,
+    },
+    /// A rule change's sequence skips one: a rule change is missing from the ledger.
+    #[error(
+        "entry {index} is rule change {found}, but rule change {expected} was due: a rule change is missing from the ledger"
+    )]
+    GovernanceSequenceGap {
+        /// Its position.
+        index: u64,
+        /// The sequence due.
+        expected: u64,
+        /// The sequence it carries.
+        found: u64,
+    },
+    /// A rule change's sequence was already used (or goes back).
+    #[error(
+        "entry {index} is rule change {found} again, but rule change {expected} was due: rule changes are repeated or out of order"
+    )]
+    GovernanceSequenceRepeated {
+        /// Its position.
+        index: u64,
+        /// The sequence due.
+        expected: u64,
+        /// The sequence it carries.
+        found: u64,
+    },
+    /// A rule change's key fields are not the documented ones for its change.
+    #[error("entry {index}, a rule change ({change}), cannot be read: {problem}")]
+    GovernanceKeyFieldsMalformed {
+        /// Its position.
+        index: u64,
+        /// The change's token.
+        change: &'static str,
+        /// What is wrong.
+        problem: KeyFieldError,
+    },
+    /// A transfer names rules that were not recorded before it.
+    #[error(
+        "entry {index}, a transfer, says it was decided under rules version {rules_version}, but the newest rule change before it is {newest_sequence}"
+    )]
+    RulesVersionNotYetRecorded {
+        /// Its position.
+        index: u64,
+        /// The rules version it names.
+        rules_version: u64,
+        /// The newest governance sequence before it.
+        newest_sequence: u64,
+    },
+    /// A delivered transfer had no authorization for its consumer, data type and purpose.
+    #[error(
+        "entry {index}, a delivered transfer, had no authorization for its consumer, data type and purpose in the rules it was decided under"
+    )]
+    TransferWithoutAuthorization {
+        /// Its position.
+        index: u64,
+    },
+    /// A delivered transfer's authorization was revoked in the rules it was decided under.
+    #[error(
+        "entry {index}, a delivered transfer, relied on authorization {authorization_id}, revoked by rule change {revoked_at_sequence}, before the rules version {rules_version} it was decided under"
+    )]
+    AuthorizationRevokedBeforeTransfer {
+        /// Its position.
+        index: u64,
+        /// The authorization.
+        authorization_id: u64,
+        /// The sequence of the revocation.
+        revoked_at_sequence: u64,
+        /// The transfer's rules version.
+        rules_version: u64,
+    },
+    /// A delivered transfer's authorization was not valid at the transfer's time.
+    #[error(
+        "entry {index}, a delivered transfer, relied on authorization {authorization_id}, which was not valid at the time of the transfer"
+    )]
+    AuthorizationNotValidAtTransfer {
+        /// Its position.
+        index: u64,
+        /// The authorization.
+        authorization_id: u64,
+    },
+    /// A delivered transfer's consumer or provider was revoked in the rules it was decided
+    /// under.
+    #[error(
+        "entry {index}, a delivered transfer, has {party} {agency}, whose membership was revoked by rule change {revoked_at_sequence}"
+    )]
+    AgencyRevokedBeforeTransfer {
+        /// Its position.
+        index: u64,
+        /// Which side of the transfer.
+        party: TransferParty,
+        /// The agency id.
+        agency: String,
+        /// The sequence of the revocation.
+        revoked_at_sequence: u64,
+    },
+    /// A delivered transfer's authorization requires consent, and none in force stands behind
+    /// it.
+    #[error(
+        "entry {index}, a delivered transfer under authorization {authorization_id}, which requires consent, had no consent in force: {problem}"
+    )]
+    ConsentNotInForce {
+        /// Its position.
+        index: u64,
+        /// The authorization requiring consent.
+        authorization_id: u64,
+        /// What was wrong with the consent.
+        problem: ConsentProblem,
+    },
+    /// A delivered transfer's authorization requires a registered subject, and none stands
+    /// behind it.
+    #[error(
+        "entry {index}, a delivered transfer under authorization {authorization_id}, which requires a registered subject, had none: {problem}"
+    )]
+    SubjectRegistrationNotInForce {
+        /// Its position.
+        index: u64,
+        /// The authorization requiring the registration.
+        authorization_id: u64,
+        /// What was wrong.
+        problem: RegistrationProblem,
+    },
     /// The entry source failed (I/O, network).
     #[error("reading the ledger failed: {0}")]
     Source(String),
@@ -132,6 +271,8 @@ pub struct VerificationSummary {
     pub newest_checkpoint_size: u64,
     /// The root over all entries.
     pub root: Hash,
+    /// What the replay of the rules in force covered.
+    pub rules: ReplayCounts,
 }
 
 impl fmt::Display for VerificationSummary {
@@ -143,6 +284,16 @@ impl fmt::Display for VerificationSummary {
             self.checkpoints,
             self.newest_checkpoint_size,
             hex::encode(self.root)
+        )?;
+        let rules = &self.rules;
+        write!(
+            formatter,
+            "\nrules in force replayed: {} governance entries; {} delivered transfers checked against the rules they were decided under; {} transfers from before rules were recorded (not checkable); {} subject registrations and {} consents not checkable across pseudonym epochs",
+            rules.governance_entries,
+            rules.transfers_checked,
+            rules.transfers_before_rules,
+            rules.registrations_not_checkable_across_epochs,
+            rules.consents_not_checkable_across_epochs,
         )
     }
 }
@@ -244,6 +395,7 @@ pub struct LedgerVerification {
     range: CompactRange,
     tree: RebuiltTree,
     last_good_size: u64,
+    replay: GovernanceReplay,
 }
 
 impl LedgerVerification {
@@ -265,6 +417,7 @@ impl LedgerVerification {
             range: CompactRange::new(),
             tree: RebuiltTree::default(),
             last_good_size: 0,
+            replay: GovernanceReplay::new(),
         };
         verification.check_due()?;
         Ok(verification)
@@ -287,12 +440,11 @@ impl LedgerVerification {
                 index: expected_index,
             });
         }
-        let entry = LedgerRecord::decode(recorded.entry).map_err(|error| {
-            VerificationFailure::EntryUndecodable {
+        let (format_version, entry) = LedgerRecord::decode_with_format_version(recorded.entry)
+            .map_err(|error| VerificationFailure::EntryUndecodable {
                 index: expected_index,
                 detail: error.to_string(),
-            }
-        })?;
+            })?;
         if entry.leaf_index() != expected_index {
             return Err(VerificationFailure::EntryMisplaced {
                 index: expected_index,
@@ -314,7 +466,8 @@ impl LedgerVerification {
         for (level, index, hash) in completed_nodes {
             self.tree.record(level, index, hash);
         }
-        self.check_due()
+        self.check_due()?;
+        self.replay.push(expected_index, format_version, &entry)
     }
 
     /// The pairs of successive checkpoint sizes whose consistency [`Self::finish`] checks.
@@ -368,6 +521,7 @@ impl LedgerVerification {
                 .last()
                 .map_or(0, |checkpoint| checkpoint.tree_size),
             root: self.range.root(),
+            rules: self.replay.counts(),
         })
     }
 }

@@ -23,6 +23,10 @@
 //!   ([`LedgerVerification`]): recorded entries (index, bytes, recorded leaf
 //!   hash), signed checkpoints and the public key in, the first failure or a
 //!   summary out.
+//! * [`governance_replay`]: the rules in force replayed from the governance
+//!   entries ([`RulesInForce`], [`RuleChange`]) and the check of every
+//!   transfer against the rules it was decided under ([`GovernanceReplay`]),
+//!   part of the verification.
 //! * [`receipt`]: a consumer's [`TransferReceipt`] (origin, index, leaf hash,
 //!   entry bytes) and [`verify_receipt`], which checks it against an
 //!   inclusion proof and a signed checkpoint, offline.
@@ -32,16 +36,22 @@
 
 pub mod answer;
 pub mod checkpoint;
+pub mod governance_replay;
 pub mod ledger_entry;
 pub mod ledger_verification;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
 
+pub use answer::AnswerStatement;
 pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
 };
-pub use answer::AnswerStatement;
+pub use governance_replay::{
+    AuthorizationTerms, ConsentProblem, ConsentTerms, GovernanceReplay, KeyFieldError,
+    RegistrationProblem, ReplayCounts, ReplayedAuthorization, ReplayedConsent,
+    ReplayedRegistration, RuleChange, RulesInForce, SubjectKey, TransferParty,
+};
 pub use ledger_entry::{
     AnswerSignature, ChangeKind, ChangePublishedEntry, EntryDecodeError, EntryKind,
     GovernanceChange, GovernanceEntry, LedgerEntry, LedgerRecord, NoticeDeliveredEntry, Outcome,
