@@ -16,6 +16,8 @@ use kruispunt_transparency::merkle::{
 };
 use serde_json::Value;
 
+pub mod ledgers;
+
 /// transparency-dev/merkle's RFC 6962 vectors, converted to hex.
 pub const RFC6962_VECTORS_JSON: &str = include_str!("../vectors/rfc6962.json");
 
