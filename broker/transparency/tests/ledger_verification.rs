@@ -1,131 +1,96 @@
 //! Tests of `ledger_verification`, the verifier's pure core, on a ledger built in memory: an
 //! intact ledger verifies, and each kind of damage is named at the entry or checkpoint it hits.
-//! The ledger mixes every entry kind and both format versions, as real ledgers do.
+//! The ledger mixes every entry kind and format version, as real ledgers do, and is honest under
+//! the rules it records (the replay itself is tested in `governance_replay.rs`).
+
+mod support;
 
 use kruispunt_transparency::{
-    ChangeKind, ChangePublishedEntry, Checkpoint, CompactRange, FetchedConsistencyProofs,
-    GovernanceChange, GovernanceEntry, Hash, LedgerEntry, LedgerRecord, LedgerVerification,
-    NoteSigner, NoticeDeliveredEntry, Outcome, RecordedEntry, VerificationFailure,
-    consistency_proof_from_leaves, leaf_hash, sign_checkpoint,
+    ChangeKind, ChangePublishedEntry, FetchedConsistencyProofs, Hash, LedgerEntry, LedgerRecord,
+    LedgerVerification, NoteSigner, NoticeDeliveredEntry, RecordedEntry, VerificationFailure,
+    consistency_proof_from_leaves, leaf_hash,
+};
+use support::ledgers::{
+    DATA_TYPE, Grant, LedgerBuilder, ORIGIN, PROVIDER, StoredBytes, legacy_transfer_bytes,
+    signed_checkpoints,
 };
 
-const ORIGIN: &str = "kruispunt.example/ledger";
-
-/// An entry's canonical bytes and the leaf hash recorded beside them.
-struct StoredBytes {
-    entry: Vec<u8>,
-    leaf_hash: Hash,
-}
-
-/// A ledger of `count` entries of every kind and both format versions in turn: transfers in
-/// today's format and in version 1 (as ledgers written before kinds hold them), rule changes,
-/// published changes and delivered notices.
+/// A ledger of `count` entries of every kind and format version, honest under the rules it
+/// records: a transfer as the version 1 broker wrote it, one as the version 2 broker did, then
+/// in turn a rule change (an authorization granted), a published change, a delivered notice
+/// and a delivered transfer of today's format under the authorizations granted so far.
 fn ledger(count: u64) -> Vec<StoredBytes> {
-    (0..count)
-        .map(|index| {
-            let recorded_at_micros = 1_700_000_000_000_000 + index as i64;
-            let pseudonym = [index as u8; 32];
-            let record = match index % 5 {
-                1 => LedgerRecord::Governance(GovernanceEntry {
-                    leaf_index: index,
-                    recorded_at_micros,
-                    sequence: index / 5 + 1,
-                    actor: "kruispunt.operator".to_owned(),
-                    change: GovernanceChange::AuthorizationGranted,
-                    key_fields: vec![("authorization_id".to_owned(), index.to_string())],
-                    record_digest: [7; 32],
-                }),
-                2 => LedgerRecord::ChangePublished(ChangePublishedEntry {
-                    leaf_index: index,
-                    recorded_at_micros,
-                    provider: "be.test.provider".to_owned(),
-                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
-                    pseudonym_epoch: 0,
-                    subject_pseudonym: pseudonym,
-                    change_kind: ChangeKind::Updated,
-                    occurred_at_micros: recorded_at_micros - 1,
-                    event_id_digest: [8; 32],
-                }),
-                3 => LedgerRecord::NoticeDelivered(NoticeDeliveredEntry {
-                    leaf_index: index,
-                    recorded_at_micros,
-                    consumer: "be.test.consumer".to_owned(),
-                    provider: "be.test.provider".to_owned(),
-                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
-                    pseudonym_epoch: 0,
-                    subject_pseudonym: pseudonym,
-                    change_kind: ChangeKind::Updated,
-                    cursor: index,
-                    publication_index: index - 1,
-                    event_id_digest: [8; 32],
-                }),
-                _ => LedgerRecord::Transfer(LedgerEntry {
-                    leaf_index: index,
-                    recorded_at_micros,
-                    consumer: "be.test.consumer".to_owned(),
-                    provider: "be.test.provider".to_owned(),
-                    data_type: "persoon.GeregistreerdPersoon@1".to_owned(),
-                    purpose: "test".to_owned(),
-                    legal_basis: String::new(),
-                    legal_basis_ref: String::new(),
-                    consent_id: String::new(),
-                    subject_pseudonym: pseudonym,
-                    payload_sha256: None,
-                    rules_version: 0,
-                    pseudonym_epoch: 0,
-                    transfer_id: [0; 16],
-                    request_digest: None,
-                    case_reference_digest: None,
-                    source_payload_sha256: None,
-                    answer_signature: None,
-                    legacy_request_id: String::new(),
-                    outcome: Outcome::RefusedNoAuthorization,
-                    refusal_reason: "no authorization".to_owned(),
-                }),
-            };
-            let mut entry = record.encode();
-            if index % 5 == 4 {
-                // The same transfer as the version 1 broker wrote it: no kind byte.
-                entry.remove(1);
-                entry[0] = 1;
-            }
-            let leaf_hash = leaf_hash(&entry);
-            StoredBytes { entry, leaf_hash }
-        })
-        .collect()
-}
-
-fn signed_checkpoints(signer: &NoteSigner, entries: &[StoredBytes], sizes: &[u64]) -> Vec<String> {
-    sizes
-        .iter()
-        .map(|&size| {
-            let mut range = CompactRange::new();
-            for stored in &entries[..size as usize] {
-                range
-                    .append(stored.leaf_hash)
-                    .expect("the tree is not full");
-            }
-            sign_checkpoint(signer, &Checkpoint::new(ORIGIN, size, range.root())).expect("signs")
-        })
-        .collect()
+    let mut ledger = LedgerBuilder::new();
+    while ledger.next_index() < count {
+        let index = ledger.next_index();
+        match index {
+            0 => ledger.legacy_transfer(1, "test"),
+            1 => ledger.legacy_transfer(2, "test"),
+            _ => match (index - 2) % 4 {
+                0 => ledger.grant(&Grant::new(ledger.rules_version() + 1, "test")),
+                1 => ledger.push_bytes(
+                    LedgerRecord::ChangePublished(ChangePublishedEntry {
+                        leaf_index: index,
+                        recorded_at_micros: ledger.next_micros(),
+                        provider: PROVIDER.to_owned(),
+                        data_type: DATA_TYPE.to_owned(),
+                        pseudonym_epoch: 2026,
+                        subject_pseudonym: [index as u8; 32],
+                        change_kind: ChangeKind::Updated,
+                        occurred_at_micros: ledger.next_micros() - 1,
+                        event_id_digest: [8; 32],
+                    })
+                    .encode(),
+                ),
+                2 => ledger.push_bytes(
+                    LedgerRecord::NoticeDelivered(NoticeDeliveredEntry {
+                        leaf_index: index,
+                        recorded_at_micros: ledger.next_micros(),
+                        consumer: support::ledgers::CONSUMER.to_owned(),
+                        provider: PROVIDER.to_owned(),
+                        data_type: DATA_TYPE.to_owned(),
+                        pseudonym_epoch: 2026,
+                        subject_pseudonym: [index as u8 - 1; 32],
+                        change_kind: ChangeKind::Updated,
+                        cursor: index,
+                        publication_index: index - 1,
+                        event_id_digest: [8; 32],
+                    })
+                    .encode(),
+                ),
+                _ => ledger.transfer("test", |_| {}),
+            },
+        };
+    }
+    ledger.entries().to_vec()
 }
 
 /// Feeds every entry, at the index it is listed at, then finishes with proofs from the rebuilt
-/// tree.
+/// tree; the number of entries verified.
 fn verify(
     signer: &NoteSigner,
     notes: &[String],
     entries: &[StoredBytes],
 ) -> Result<u64, VerificationFailure> {
-    let mut verification = LedgerVerification::from_signed_notes(&signer.verifier(), notes)?;
-    for (index, stored) in entries.iter().enumerate() {
-        verification.push_entry(RecordedEntry {
-            leaf_index: index as u64,
-            entry: &stored.entry,
-            recorded_leaf_hash: stored.leaf_hash,
-        })?;
+    support::ledgers::verify(signer, notes, entries).map(|summary| summary.entries)
+}
+
+/// The transfer of the documented version 1 and 2 vectors (`docs/ledger.md`), and their bytes.
+const VECTOR_V1_DELIVERED: &str = "0100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f00035765740000000011111111111111111111111111111111111111111111111111111111111111110122222222222222222222222222222222222222222222222222222222222222220003722d31000964656c6976657265640000";
+const VECTOR_V2_MISROUTED: &str = "020100000000000000070006474846204000001362652e6578616d706c652e67656d65656e7465001962652e6578616d706c652e636976696c2d7265676973747279001e706572736f6f6e2e47657265676973747265657264506572736f6f6e4031000464656d6f0003576574000000001111111111111111111111111111111111111111111111111111111111111111000003722d310011726566757365642e6d6973726f7574656400096d6973726f75746564";
+
+#[test]
+fn the_legacy_encoder_of_these_tests_writes_the_documented_version_1_and_2_bytes() {
+    for vector in [VECTOR_V1_DELIVERED, VECTOR_V2_MISROUTED] {
+        let bytes = hex::decode(vector).expect("hex");
+        let entry = LedgerEntry::decode(&bytes).expect("the vector decodes");
+        assert_eq!(
+            legacy_transfer_bytes(bytes[0], &entry, &entry.legacy_request_id),
+            bytes
+        );
+        let (version, _) = LedgerRecord::decode_with_format_version(&bytes).expect("decodes");
+        assert_eq!(version, bytes[0]);
     }
-    Ok(verification.finish(None)?.entries)
 }
 
 #[test]
@@ -158,6 +123,9 @@ fn an_intact_ledger_verifies_with_rebuilt_and_with_fetched_proofs() {
     assert_eq!(summary.entries, 13);
     assert_eq!(summary.checkpoints, 5);
     assert_eq!(summary.newest_checkpoint_size, 13);
+    assert_eq!(summary.rules.governance_entries, 3);
+    assert_eq!(summary.rules.transfers_checked, 2);
+    assert_eq!(summary.rules.transfers_before_rules, 2);
 }
 
 #[test]
