@@ -30,9 +30,11 @@ pub(crate) enum LedgerCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Verify a ledger: every entry, every checkpoint signature, consistency between checkpoints.
-    /// Exits 0 when the ledger verifies, 1 when it does not (naming the first bad index or
-    /// checkpoint), 2 when it cannot be read.
+    /// Verify a ledger: every entry, every checkpoint signature, consistency between checkpoints,
+    /// and every delivered transfer against the rules in force it was decided under (replayed
+    /// from the ledger's rule changes). Exits 0 when the ledger verifies (printing what the
+    /// replay counted), 1 when it does not (naming the first bad index or checkpoint), 2 when it
+    /// cannot be read.
     Verify {
         /// The verifier key to trust (`name+keyid+base64`), or @FILE to read it from a file.
         #[arg(long)]
