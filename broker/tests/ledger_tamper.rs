@@ -34,7 +34,9 @@ fn sample_entry(number: usize) -> LedgerEntry {
         legal_basis_ref: String::new(),
         consent_id: String::new(),
         subject_pseudonym: [u8::try_from(number % 251).unwrap(); 32],
-        payload_sha256: Some([7; 32]),
+        // Refused under the rules before any rule change (this ledger records none): honest
+        // under the verifier's replay, so only the tampering is reported.
+        payload_sha256: None,
         rules_version: 0,
         pseudonym_epoch: 0,
         transfer_id: [0; 16],
@@ -43,8 +45,8 @@ fn sample_entry(number: usize) -> LedgerEntry {
         source_payload_sha256: None,
         answer_signature: None,
         legacy_request_id: String::new(),
-        outcome: Outcome::Delivered,
-        refusal_reason: String::new(),
+        outcome: Outcome::RefusedNoAuthorization,
+        refusal_reason: "no authorization".to_owned(),
     }
 }
 

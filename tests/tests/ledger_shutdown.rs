@@ -41,7 +41,9 @@ fn entry(appender: usize, number: usize) -> LedgerEntry {
         legal_basis_ref: String::new(),
         consent_id: String::new(),
         subject_pseudonym: [u8::try_from(appender).unwrap(); 32],
-        payload_sha256: Some([7; 32]),
+        // Refused under the rules before any rule change (this ledger records none), so the
+        // verifier's replay of the rules in force has nothing to object to.
+        payload_sha256: None,
         rules_version: 0,
         pseudonym_epoch: 0,
         transfer_id: {
@@ -55,8 +57,8 @@ fn entry(appender: usize, number: usize) -> LedgerEntry {
         source_payload_sha256: None,
         answer_signature: None,
         legacy_request_id: String::new(),
-        outcome: Outcome::Delivered,
-        refusal_reason: String::new(),
+        outcome: Outcome::RefusedNoAuthorization,
+        refusal_reason: "no authorization".to_owned(),
     }
 }
 
