@@ -673,7 +673,7 @@ impl RulesInForce {
                     });
             }
             RuleChange::SubjectUnregistered { subject } => {
-                for registration in self.registrations.entry(subject).or_default() {
+                for registration in self.registrations.get_mut(&subject).into_iter().flatten() {
                     registration.ended_at_sequence.get_or_insert(sequence);
                 }
             }
