@@ -524,6 +524,7 @@ pub fn person_request(scheme: &str, id: &str) -> proto::FetchRequest {
         purpose: PURPOSE.to_owned(),
         request_id: "test-request".to_owned(),
         consent_id: String::new(),
+        case_reference: None,
     }
 }
 

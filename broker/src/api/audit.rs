@@ -16,7 +16,8 @@ use tonic::{Request, Response, Status};
 
 use super::status::invalid_argument;
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
-use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer};
+use crate::pseudonym_epochs::PseudonymEpochs;
+use kruispunt_transparency::{Hash, LedgerEntry, Outcome};
 
 /// Largest transfer page.
 const MAX_PAGE_SIZE: u32 = 500;
@@ -46,15 +47,20 @@ pub struct EntryNotTheCallers {
 /// The `Audit` service.
 pub struct AuditService {
     ledger: Ledger,
-    pseudonymizer: SubjectPseudonymizer,
+    pseudonym_epochs: PseudonymEpochs,
 }
 
+/// The (pseudonym epoch, subject pseudonym) pairs a subject has under the epoch secrets present:
+/// an entry is the subject's only if it holds one of these pairs.
+type SubjectPseudonyms = Vec<(u32, Hash)>;
+
 impl AuditService {
-    /// A service over `ledger`; `pseudonymizer` turns a subject into its ledger pseudonym.
-    pub fn new(ledger: Ledger, pseudonymizer: SubjectPseudonymizer) -> Self {
+    /// A service over `ledger`; `pseudonym_epochs` turns a subject into its pseudonym under each
+    /// epoch secret still present.
+    pub fn new(ledger: Ledger, pseudonym_epochs: PseudonymEpochs) -> Self {
         Self {
             ledger,
-            pseudonymizer,
+            pseudonym_epochs,
         }
     }
 
@@ -125,12 +131,14 @@ impl AuditService {
     }
 
     /// One page of transfers matching `filter`, each with its inclusion proof against the
-    /// newest checkpoint.
+    /// newest checkpoint. With `subject`, an entry is kept only if its (epoch, pseudonym) pair
+    /// is one of the subject's (the filter already matched its pseudonym).
     async fn transfer_page(
         &self,
         mut filter: TransferFilter,
         page_size: u32,
         page_token: &str,
+        subject: Option<&SubjectPseudonyms>,
     ) -> Result<proto::TransferPage, Status> {
         let page_size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
@@ -157,15 +165,21 @@ impl AuditService {
             String::new()
         };
         let mut transfers = Vec::with_capacity(stored.len());
-        for entry in stored {
-            let proof = if entry.leaf_index < checkpoint.tree_size {
+        for stored in stored {
+            let entry = decode_stored(&stored)?;
+            if let Some(pairs) = subject
+                && !pairs.contains(&(entry.pseudonym_epoch, entry.subject_pseudonym))
+            {
+                continue;
+            }
+            let proof = if stored.leaf_index < checkpoint.tree_size {
                 reader
-                    .inclusion_proof(entry.leaf_index, checkpoint.tree_size)
+                    .inclusion_proof(stored.leaf_index, checkpoint.tree_size)
                     .await?
             } else {
                 Vec::new()
             };
-            transfers.push(transfer_record(entry, proof, checkpoint.tree_size)?);
+            transfers.push(transfer_record(stored, entry, proof, checkpoint.tree_size));
         }
         Ok(proto::TransferPage {
             transfers,
@@ -177,11 +191,12 @@ impl AuditService {
 
 fn transfer_record(
     stored: StoredEntry,
+    entry: LedgerEntry,
     inclusion_proof: Vec<[u8; 32]>,
     checkpoint_size: u64,
-) -> Result<proto::TransferRecord, Status> {
-    let entry = decode_stored(&stored)?;
-    Ok(proto::TransferRecord {
+) -> proto::TransferRecord {
+    let optional_digest = |digest: Option<Hash>| digest.map(|d| d.to_vec()).unwrap_or_default();
+    proto::TransferRecord {
         index: stored.leaf_index,
         leaf_hash: stored.leaf_hash.to_vec(),
         recorded_at_micros: entry.recorded_at_micros,
@@ -203,7 +218,12 @@ fn transfer_record(
         inclusion_proof: inclusion_proof.iter().map(|hash| hash.to_vec()).collect(),
         awaiting_checkpoint: stored.leaf_index >= checkpoint_size,
         entry: stored.entry,
-    })
+        request_digest: optional_digest(entry.request_digest),
+        case_reference_digest: optional_digest(entry.case_reference_digest),
+        transfer_id: entry.transfer_id.to_vec(),
+        rules_version: entry.rules_version,
+        pseudonym_epoch: entry.pseudonym_epoch,
+    }
 }
 
 fn decode_stored(stored: &StoredEntry) -> Result<LedgerEntry, LedgerError> {
@@ -307,11 +327,11 @@ impl Audit for AuditService {
             outcome: optional(request.outcome),
             from_micros: (request.from_micros != 0).then_some(request.from_micros),
             until_micros: (request.until_micros != 0).then_some(request.until_micros),
-            subject_pseudonym: None,
+            subject_pseudonyms: None,
             before_index: None,
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token)
+            .transfer_page(filter, request.page_size, &request.page_token, None)
             .await?;
         Ok(Response::new(page))
     }
@@ -327,15 +347,27 @@ impl Audit for AuditService {
             .ok_or_else(|| invalid_argument("subject is required"))?;
         let subject = parse_subject(&subject.scheme, &subject.id)
             .map_err(|error| invalid_argument(format!("subject: {error}")))?;
+        // The subject's pseudonym under every epoch secret still present (epoch 0 included):
+        // entries of an epoch whose secret was deleted are not anyone's any more.
+        let pairs: SubjectPseudonyms = self
+            .pseudonym_epochs
+            .present()?
+            .into_iter()
+            .map(|present| {
+                (
+                    present.epoch,
+                    present
+                        .pseudonymizer
+                        .pseudonym(subject.scheme().as_str(), subject.id()),
+                )
+            })
+            .collect();
         let filter = TransferFilter {
-            subject_pseudonym: Some(
-                self.pseudonymizer
-                    .pseudonym(subject.scheme().as_str(), subject.id()),
-            ),
+            subject_pseudonyms: Some(pairs.iter().map(|(_, pseudonym)| *pseudonym).collect()),
             ..TransferFilter::default()
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token)
+            .transfer_page(filter, request.page_size, &request.page_token, Some(&pairs))
             .await?;
         Ok(Response::new(page))
     }
