@@ -320,7 +320,10 @@ mod tests {
             "{MINIMAL}\n[ledger]\npseudonym_rotation = \"monthly\""
         ))
         .expect("valid");
-        assert_eq!(monthly.ledger.pseudonym_rotation, PseudonymRotation::Monthly);
+        assert_eq!(
+            monthly.ledger.pseudonym_rotation,
+            PseudonymRotation::Monthly
+        );
         for refused in ["\"weekly\"", "\"Yearly\"", "1"] {
             let text = format!("{MINIMAL}\n[ledger]\npseudonym_rotation = {refused}");
             let error = BrokerConfig::from_toml(&text).expect_err("refused");

@@ -173,10 +173,26 @@ mod tests {
             ("-dossier", "x", CaseReferenceError::KindNotAToken),
             ("dos sier", "x", CaseReferenceError::KindNotAToken),
             ("dossiér", "x", CaseReferenceError::KindNotAToken),
-            ("dossier", &"r".repeat(129), CaseReferenceError::ReferenceTooLong),
-            ("dossier", "2026\n0042", CaseReferenceError::ReferenceNotPrintable),
-            ("dossier", "2026\u{0}", CaseReferenceError::ReferenceNotPrintable),
-            ("dossier", "2026\u{85}", CaseReferenceError::ReferenceNotPrintable),
+            (
+                "dossier",
+                &"r".repeat(129),
+                CaseReferenceError::ReferenceTooLong,
+            ),
+            (
+                "dossier",
+                "2026\n0042",
+                CaseReferenceError::ReferenceNotPrintable,
+            ),
+            (
+                "dossier",
+                "2026\u{0}",
+                CaseReferenceError::ReferenceNotPrintable,
+            ),
+            (
+                "dossier",
+                "2026\u{85}",
+                CaseReferenceError::ReferenceNotPrintable,
+            ),
         ];
         for (kind, reference, expected) in refused {
             assert_eq!(
@@ -204,6 +220,9 @@ mod tests {
         assert_eq!(hex, "ab".repeat(16));
         let sent = transfer_id_hex(&first);
         assert_eq!(sent.len(), 32);
-        assert!(sent.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            sent.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
     }
 }

@@ -321,8 +321,13 @@ impl Pipeline {
         let command = facts.command;
         let now = now_unix_seconds();
         let authorization = facts.authorization.insert(self.authorize(command, now)?);
-        self.check_repertory(command, authorization, &facts.registry_subject_pseudonym, now)
-            .await?;
+        self.check_repertory(
+            command,
+            authorization,
+            &facts.registry_subject_pseudonym,
+            now,
+        )
+        .await?;
         self.check_consent(
             command,
             authorization,
@@ -571,9 +576,10 @@ impl Pipeline {
             transfer_id: command.transfer_id,
             request_digest: (!command.request_id.is_empty())
                 .then(|| keyed.request_digest(consumer, &command.request_id)),
-            case_reference_digest: command.case_reference.as_ref().map(|case| {
-                keyed.case_reference_digest(consumer, case.kind(), case.reference())
-            }),
+            case_reference_digest: command
+                .case_reference
+                .as_ref()
+                .map(|case| keyed.case_reference_digest(consumer, case.kind(), case.reference())),
             source_payload_sha256: None,
             answer_signature: None,
             outcome,

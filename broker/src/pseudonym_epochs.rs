@@ -225,11 +225,9 @@ fn io_error(path: &Path, error: &std::io::Error) -> EpochSecretError {
 
 fn read_secret(path: &Path) -> Result<[u8; 32], EpochSecretError> {
     let bytes = std::fs::read(path).map_err(|error| io_error(path, &error))?;
-    bytes
-        .try_into()
-        .map_err(|_| EpochSecretError::WrongLength {
-            path: path.display().to_string(),
-        })
+    bytes.try_into().map_err(|_| EpochSecretError::WrongLength {
+        path: path.display().to_string(),
+    })
 }
 
 /// Reads the secret at `path`, or creates it. Creation is atomic and first-writer-wins, so
@@ -309,7 +307,9 @@ mod tests {
             PseudonymRotation::Yearly,
             SubjectPseudonymizer::new([9; 32]),
         );
-        let first = epochs.current_at(micros("2026-06-01T00:00:00Z")).expect("created");
+        let first = epochs
+            .current_at(micros("2026-06-01T00:00:00Z"))
+            .expect("created");
         assert_eq!(first.epoch, 2026);
         let path = epochs.secret_path(2026);
         let bytes = std::fs::read(&path).expect("the secret file exists");
@@ -317,7 +317,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // Another handle on the same folder (another node) reads the same secret.
@@ -338,13 +341,22 @@ mod tests {
             first.pseudonymizer.pseudonym("be.insz", "85073003328")
         );
         assert_eq!(
-            epochs.for_epoch(PRE_EPOCH).expect("epoch 0").pseudonym("be.insz", "1"),
+            epochs
+                .for_epoch(PRE_EPOCH)
+                .expect("epoch 0")
+                .pseudonym("be.insz", "1"),
             SubjectPseudonymizer::new([9; 32]).pseudonym("be.insz", "1")
         );
         // No temporary file is left behind.
         let names: Vec<String> = std::fs::read_dir(directory.path().join(EPOCH_SECRETS_FOLDER))
             .expect("listing")
-            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         let mut sorted = names.clone();
         sorted.sort();
@@ -370,8 +382,14 @@ mod tests {
         assert_eq!(listed(&epochs), vec![PRE_EPOCH]);
         epochs.for_epoch(202_612).expect("created");
         epochs.for_epoch(202_701).expect("created");
-        std::fs::write(directory.path().join(EPOCH_SECRETS_FOLDER).join("notes.txt"), "x")
-            .expect("an unrelated file");
+        std::fs::write(
+            directory
+                .path()
+                .join(EPOCH_SECRETS_FOLDER)
+                .join("notes.txt"),
+            "x",
+        )
+        .expect("an unrelated file");
         assert_eq!(listed(&epochs), vec![PRE_EPOCH, 202_612, 202_701]);
         std::fs::remove_file(epochs.secret_path(202_612)).expect("deleted");
         assert_eq!(listed(&epochs), vec![PRE_EPOCH, 202_701]);
@@ -390,7 +408,10 @@ mod tests {
         let Err(error) = epochs.for_epoch(2026) else {
             panic!("a 31-byte secret must be refused");
         };
-        assert!(matches!(error, EpochSecretError::WrongLength { .. }), "{error}");
+        assert!(
+            matches!(error, EpochSecretError::WrongLength { .. }),
+            "{error}"
+        );
         assert!(epochs.present().is_err());
     }
 }
