@@ -14,9 +14,11 @@ use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_server::Audit;
 use tonic::{Request, Response, Status};
 
+use super::exchange::MAX_ID_CHARS;
 use super::status::invalid_argument;
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
 use crate::pseudonym_epochs::PseudonymEpochs;
+use crate::registry::check_text;
 use kruispunt_transparency::{Hash, LedgerEntry, Outcome};
 
 /// Largest transfer page.
@@ -130,20 +132,21 @@ impl AuditService {
         Ok(())
     }
 
-    /// One page of transfers matching `filter`, each with its inclusion proof against the
-    /// newest checkpoint. With `subject`, an entry is kept only if its (epoch, pseudonym) pair
-    /// is one of the subject's (the filter already matched its pseudonym).
+    /// One page of transfers matching `filter` and `selection`, each with its inclusion proof
+    /// against the newest checkpoint. The database matches `filter`; `selection` checks what it
+    /// cannot (the subject's (epoch, pseudonym) pairs, a request id's digests) on the decoded
+    /// entries, reading `filter`'s matches newest first until the page is full.
     async fn transfer_page(
         &self,
         mut filter: TransferFilter,
         page_size: u32,
         page_token: &str,
-        subject: Option<&SubjectPseudonyms>,
+        selection: &Selection,
     ) -> Result<proto::TransferPage, Status> {
         let page_size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             size => size.min(MAX_PAGE_SIZE),
-        };
+        } as usize;
         if !page_token.is_empty() {
             filter.before_index = Some(
                 page_token
@@ -153,25 +156,38 @@ impl AuditService {
         }
         let checkpoint = self.latest_checkpoint().await?;
         let reader = self.ledger.reader();
-        let mut stored = reader.query(&filter, page_size + 1).await?;
-        let more = stored.len() > page_size as usize;
-        stored.truncate(page_size as usize);
-        let next_page_token = if more {
-            stored
-                .last()
-                .map(|entry| entry.leaf_index.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
+        // A selection the database cannot check may skip many rows: read more at a time.
+        let batch = match selection {
+            Selection::RequestId { .. } => REQUEST_ID_SCAN_BATCH,
+            _ => u32::try_from(page_size + 1).unwrap_or(u32::MAX),
         };
-        let mut transfers = Vec::with_capacity(stored.len());
-        for stored in stored {
-            let entry = decode_stored(&stored)?;
-            if let Some(pairs) = subject
-                && !pairs.contains(&(entry.pseudonym_epoch, entry.subject_pseudonym))
-            {
-                continue;
+        let mut selected: Vec<(StoredEntry, LedgerEntry)> = Vec::with_capacity(page_size);
+        let mut next_page_token = String::new();
+        'scan: loop {
+            let stored = reader.query(&filter, batch).await?;
+            let exhausted = stored.len() < batch as usize;
+            for stored in stored {
+                filter.before_index = Some(stored.leaf_index);
+                let entry = decode_stored(&stored)?;
+                if !selection.keeps(&entry) {
+                    continue;
+                }
+                if selected.len() == page_size {
+                    // One more exists: the page ends with the last one kept.
+                    next_page_token = selected
+                        .last()
+                        .map(|(stored, _)| stored.leaf_index.to_string())
+                        .unwrap_or_default();
+                    break 'scan;
+                }
+                selected.push((stored, entry));
             }
+            if exhausted {
+                break;
+            }
+        }
+        let mut transfers = Vec::with_capacity(selected.len());
+        for (stored, entry) in selected {
             let proof = if stored.leaf_index < checkpoint.tree_size {
                 reader
                     .inclusion_proof(stored.leaf_index, checkpoint.tree_size)
@@ -186,6 +202,73 @@ impl AuditService {
             next_page_token,
             checkpoint: Some(self.checkpoint_message(checkpoint, self.durable_size().await?)),
         })
+    }
+
+    /// What a request id is in the ledger of `consumer`: its keyed digest under every epoch
+    /// secret still present (paired with the epoch), and the text version 1 and 2 entries kept.
+    fn request_id_selection(&self, consumer: &str, request_id: &str) -> Result<Selection, Status> {
+        let digests = self
+            .pseudonym_epochs
+            .present()?
+            .into_iter()
+            .map(|present| {
+                (
+                    present.epoch,
+                    present.pseudonymizer.request_digest(consumer, request_id),
+                )
+            })
+            .collect();
+        Ok(Selection::RequestId {
+            consumer: consumer.to_owned(),
+            digests,
+            legacy_text: request_id.to_owned(),
+        })
+    }
+}
+
+/// Rows read at a time when looking for a request id (the database cannot match its digests).
+const REQUEST_ID_SCAN_BATCH: u32 = 1_000;
+
+/// Which of the entries the database matched a page keeps.
+enum Selection {
+    /// Every one.
+    All,
+    /// A subject's: an entry holding one of the subject's (epoch, pseudonym) pairs (the filter
+    /// already matched the pseudonyms).
+    Subject(SubjectPseudonyms),
+    /// The transfers a consumer made under one request id.
+    RequestId {
+        /// The consumer.
+        consumer: String,
+        /// The request id's digest under each epoch secret present, with the epoch.
+        digests: Vec<(u32, Hash)>,
+        /// The request id, as version 1 and 2 entries kept it.
+        legacy_text: String,
+    },
+}
+
+impl Selection {
+    fn keeps(&self, entry: &LedgerEntry) -> bool {
+        match self {
+            Self::All => true,
+            Self::Subject(pairs) => {
+                pairs.contains(&(entry.pseudonym_epoch, entry.subject_pseudonym))
+            }
+            Self::RequestId {
+                consumer,
+                digests,
+                legacy_text,
+            } => {
+                entry.consumer == *consumer
+                    && match entry.request_digest {
+                        Some(digest) => digests.contains(&(entry.pseudonym_epoch, digest)),
+                        None => {
+                            !entry.legacy_request_id.is_empty()
+                                && entry.legacy_request_id == *legacy_text
+                        }
+                    }
+            }
+        }
     }
 }
 
@@ -320,6 +403,18 @@ impl Audit for AuditService {
         if request.from_micros < 0 || request.until_micros < 0 {
             return Err(invalid_argument("time bounds must not be negative"));
         }
+        if !request.request_id.is_empty() && request.agency.is_empty() {
+            return Err(invalid_argument(
+                "request_id needs agency: the consumer that gave it (its digest is keyed by the consumer)",
+            ));
+        }
+        check_text("request_id", &request.request_id, MAX_ID_CHARS, false)
+            .map_err(invalid_argument)?;
+        let selection = if request.request_id.is_empty() {
+            Selection::All
+        } else {
+            self.request_id_selection(&request.agency, &request.request_id)?
+        };
         let filter = TransferFilter {
             agency: optional(request.agency),
             data_type: optional(request.data_type),
@@ -331,7 +426,7 @@ impl Audit for AuditService {
             before_index: None,
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token, None)
+            .transfer_page(filter, request.page_size, &request.page_token, &selection)
             .await?;
         Ok(Response::new(page))
     }
@@ -367,7 +462,12 @@ impl Audit for AuditService {
             ..TransferFilter::default()
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token, Some(&pairs))
+            .transfer_page(
+                filter,
+                request.page_size,
+                &request.page_token,
+                &Selection::Subject(pairs),
+            )
             .await?;
         Ok(Response::new(page))
     }
