@@ -107,6 +107,8 @@ pub enum EntryDecodeError {
 }
 
 /// Any ledger entry, by kind.
+// Transfers are most entries by far; boxing them would add an allocation to nearly every decode.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerRecord {
     /// A transfer.
