@@ -10,7 +10,7 @@
 //! 7. the adapter call, under a deadline, over pinned mutual TLS;
 //! 8. validation of the payload against the data type's schema (an invalid payload never leaves);
 //! 9. minimisation to the fields the authorization allows;
-//! 10. the ledger append, durable before the answer;
+//! 10. the ledger append, durable before the answer, keyed by the pseudonym epoch of its time;
 //! 11. the answer: payload and receipt.
 //!
 //! Every refusal from step 3 on is a ledger entry too, and its receipt goes back with the
