@@ -126,6 +126,7 @@ impl Client {
                     purpose: BENCH_PURPOSE.to_owned(),
                     request_id: String::new(),
                     consent_id: String::new(),
+                    case_reference: None,
                 });
                 request.set_timeout(CALL_TIMEOUT);
                 client

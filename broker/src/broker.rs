@@ -7,7 +7,8 @@ use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMate
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{BrokerConfig, ConfigError};
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, TransferClock};
+use crate::pseudonym_epochs::PseudonymEpochs;
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::shutdown::{BackgroundTasks, StopSwitch};
@@ -70,6 +71,16 @@ struct Background {
 impl Broker {
     /// Starts every part except the network server (see [`crate::server::run`]).
     pub async fn start(config: BrokerConfig) -> Result<Self, StartError> {
+        Self::start_with_clock(config, TransferClock::system()).await
+    }
+
+    /// [`Broker::start`] with another clock stamping ledger entries, and so choosing their
+    /// pseudonym epochs: for tests of epoch rotation. Every broker outside tests runs on
+    /// [`TransferClock::system`]; the configuration cannot change it.
+    pub async fn start_with_clock(
+        config: BrokerConfig,
+        clock: TransferClock,
+    ) -> Result<Self, StartError> {
         config.check()?;
         let material =
             TlsMaterial::from_files(&config.tls.ca_cert, &config.tls.cert, &config.tls.key)?;
@@ -114,7 +125,12 @@ impl Broker {
             consents: database.consents(),
             adapters: adapters.clone(),
             ledger: ledger.clone(),
-            pseudonymizer: SubjectPseudonymizer::new(secret),
+            pseudonym_epochs: PseudonymEpochs::new(
+                &config.data_dir,
+                config.ledger.pseudonym_rotation,
+                SubjectPseudonymizer::new(secret),
+            ),
+            clock,
             adapter_deadline: config.limits.adapter_deadline(),
             max_payload_bytes: config.limits.max_payload_bytes,
         };

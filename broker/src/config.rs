@@ -16,6 +16,10 @@
 //! [limits]
 //! adapter_deadline_ms = 2000
 //! max_payload_bytes = 1048576
+//!
+//! [ledger]
+//! origin = "kruispunt.example/ledger"
+//! pseudonym_rotation = "yearly"   # or "monthly"
 //! ```
 
 use std::net::SocketAddr;
@@ -23,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::pseudonym_epochs::PseudonymRotation;
 
 /// The configuration version this broker reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -150,6 +156,10 @@ pub struct LedgerSettings {
     pub origin: String,
     /// Most transfers written in one group commit.
     pub max_batch: usize,
+    /// How often the secret keying the ledger's subject pseudonyms and request and case
+    /// digests rotates: `"yearly"` (the default; epoch = UTC year) or `"monthly"` (epoch =
+    /// `year * 100 + month`). See `crate::pseudonym_epochs`.
+    pub pseudonym_rotation: PseudonymRotation,
 }
 
 impl Default for LedgerSettings {
@@ -157,6 +167,7 @@ impl Default for LedgerSettings {
         Self {
             origin: "kruispunt.example/ledger".to_owned(),
             max_batch: 1024,
+            pseudonym_rotation: PseudonymRotation::default(),
         }
     }
 }
@@ -299,6 +310,26 @@ mod tests {
             .expect_err("typo must be refused");
         let message = crate::error_chain::ErrorChain(&error).to_string();
         assert!(message.contains("listen_adress"), "{message}");
+    }
+
+    #[test]
+    fn pseudonym_rotation_is_yearly_by_default_monthly_on_request_and_nothing_else() {
+        let config = BrokerConfig::from_toml(MINIMAL).expect("valid");
+        assert_eq!(config.ledger.pseudonym_rotation, PseudonymRotation::Yearly);
+        let monthly = BrokerConfig::from_toml(&format!(
+            "{MINIMAL}\n[ledger]\npseudonym_rotation = \"monthly\""
+        ))
+        .expect("valid");
+        assert_eq!(
+            monthly.ledger.pseudonym_rotation,
+            PseudonymRotation::Monthly
+        );
+        for refused in ["\"weekly\"", "\"Yearly\"", "1"] {
+            let text = format!("{MINIMAL}\n[ledger]\npseudonym_rotation = {refused}");
+            let error = BrokerConfig::from_toml(&text).expect_err("refused");
+            let message = crate::error_chain::ErrorChain(&error).to_string();
+            assert!(message.contains("pseudonym_rotation"), "{message}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod minimisation;
 pub mod pipeline;
 pub mod pki;
+pub mod pseudonym_epochs;
 pub mod registry;
 pub mod registry_index;
 pub mod revocation;

@@ -10,7 +10,7 @@
 //! 7. the adapter call, under a deadline, over pinned mutual TLS;
 //! 8. validation of the payload against the data type's schema (an invalid payload never leaves);
 //! 9. minimisation to the fields the authorization allows;
-//! 10. the ledger append, durable before the answer;
+//! 10. the ledger append, durable before the answer, keyed by the pseudonym epoch of its time;
 //! 11. the answer: payload and receipt.
 //!
 //! Every refusal from step 3 on is a ledger entry too, and its receipt goes back with the
@@ -22,13 +22,12 @@ use crate::catalog::SchemaViolation;
 use crate::error_chain::ErrorChain;
 use crate::fetch_command::FetchCommand;
 use crate::ledger::{Ledger, LedgerError, Receipt};
+use crate::pseudonym_epochs::{EpochSecretError, PseudonymEpochs};
 use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
 use crate::routing::{AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
-use kruispunt_transparency::{
-    LedgerEntry, Outcome, SubjectPseudonymizer, TransferReceipt, payload_digest,
-};
+use kruispunt_transparency::{LedgerEntry, Outcome, TransferReceipt, payload_digest};
 
 /// A delivered answer.
 #[derive(Debug, Clone)]
@@ -164,6 +163,12 @@ pub enum FetchRefusal {
     /// Step 10: the ledger could not be written: fail closed.
     #[error("the transfer could not be recorded in the audit ledger, so it was not delivered")]
     LedgerUnavailable(#[from] LedgerError),
+    /// Step 10: the pseudonym epoch's secret could not be read or created, so the entry cannot
+    /// be keyed: fail closed.
+    #[error(
+        "the transfer could not be recorded in the audit ledger (its pseudonym secret is unavailable), so it was not delivered"
+    )]
+    PseudonymSecretUnavailable(#[from] EpochSecretError),
 }
 
 impl FetchRefusal {
@@ -182,7 +187,9 @@ impl FetchRefusal {
             FetchRefusal::InvalidPayload { .. }
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Outcome::RefusedInvalidPayload,
-            FetchRefusal::RegistryUnavailable(_) | FetchRefusal::LedgerUnavailable(_) => {
+            FetchRefusal::RegistryUnavailable(_)
+            | FetchRefusal::LedgerUnavailable(_)
+            | FetchRefusal::PseudonymSecretUnavailable(_) => {
                 return None;
             }
         })
@@ -197,15 +204,50 @@ pub struct Pipeline {
     pub(crate) consents: ConsentStore,
     pub(crate) adapters: AdapterDirectory,
     pub(crate) ledger: Ledger,
-    pub(crate) pseudonymizer: SubjectPseudonymizer,
+    /// Keys the registry's pseudonyms (epoch 0) and each entry's (the epoch of its time).
+    pub(crate) pseudonym_epochs: PseudonymEpochs,
+    /// When a transfer is recorded; its epoch follows from it.
+    pub(crate) clock: TransferClock,
     pub(crate) adapter_deadline: std::time::Duration,
     pub(crate) max_payload_bytes: usize,
+}
+
+/// The clock that stamps ledger entries (`recorded_at`, Unix microseconds), and so picks each
+/// transfer's pseudonym epoch. [`TransferClock::system`] in every broker; tests that need
+/// entries in several epochs start a broker with another one
+/// ([`crate::broker::Broker::start_with_clock`]). It is not configurable.
+#[derive(Clone)]
+pub struct TransferClock(std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl TransferClock {
+    /// The system's UTC clock.
+    pub fn system() -> Self {
+        Self(std::sync::Arc::new(now_unix_micros))
+    }
+
+    /// A clock reading `now` (Unix microseconds), for tests.
+    pub fn from_fn(now: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(now))
+    }
+
+    /// Now, in Unix microseconds.
+    pub fn now_micros(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for TransferClock {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("TransferClock")
+    }
 }
 
 /// What is known about a transfer as it moves through the steps; becomes its ledger entry.
 struct TransferFacts<'a> {
     command: &'a FetchCommand,
-    subject_pseudonym: [u8; 32],
+    /// The subject's pseudonym under the registry's secret (epoch 0), which keys consents and
+    /// the persons repertory. The entry's own pseudonym is keyed by its epoch's secret.
+    registry_subject_pseudonym: [u8; 32],
     authorization: Option<Authorization>,
     /// The consent the authorization relied on: one that exists and covers the request (in
     /// force or not). A quoted id that is not is caller text, and is not recorded.
@@ -218,8 +260,9 @@ impl Pipeline {
     pub async fn fetch(&self, command: FetchCommand) -> Result<Delivery, RecordedRefusal> {
         let mut facts = TransferFacts {
             command: &command,
-            subject_pseudonym: self
-                .pseudonymizer
+            registry_subject_pseudonym: self
+                .pseudonym_epochs
+                .registry_pseudonymizer()
                 .pseudonym(command.subject.scheme().as_str(), command.subject.id()),
             authorization: None,
             consent_relied_on: None,
@@ -228,7 +271,7 @@ impl Pipeline {
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
                 // Step 10, then 11.
-                let entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "");
+                let entry = self.entry(&facts, Outcome::Delivered, Some(&payload_json), "")?;
                 let receipt = self.record(entry).await.map_err(FetchRefusal::from)?;
                 Ok(Delivery {
                     payload_json,
@@ -239,7 +282,7 @@ impl Pipeline {
             Err(refusal) => {
                 let receipt = match refusal.outcome() {
                     Some(outcome) => {
-                        let entry = self.entry(&facts, outcome, None, &refusal.to_string());
+                        let entry = self.entry(&facts, outcome, None, &refusal.to_string())?;
                         Some(self.record(entry).await.map_err(FetchRefusal::from)?)
                     }
                     None => None,
@@ -278,12 +321,17 @@ impl Pipeline {
         let command = facts.command;
         let now = now_unix_seconds();
         let authorization = facts.authorization.insert(self.authorize(command, now)?);
-        self.check_repertory(command, authorization, &facts.subject_pseudonym, now)
-            .await?;
+        self.check_repertory(
+            command,
+            authorization,
+            &facts.registry_subject_pseudonym,
+            now,
+        )
+        .await?;
         self.check_consent(
             command,
             authorization,
-            &facts.subject_pseudonym,
+            &facts.registry_subject_pseudonym,
             now,
             &mut facts.consent_relied_on,
         )
@@ -486,14 +534,20 @@ impl Pipeline {
         })
     }
 
+    /// The transfer's ledger entry, stamped now: its pseudonym, request digest and case
+    /// reference digest keyed by the secret of the epoch current at that time.
     fn entry(
         &self,
         facts: &TransferFacts<'_>,
         outcome: Outcome,
         payload: Option<&[u8]>,
         refusal_reason: &str,
-    ) -> LedgerEntry {
+    ) -> Result<LedgerEntry, FetchRefusal> {
         let command = facts.command;
+        let consumer = command.consumer.agency_id().as_str();
+        let recorded_at_micros = self.clock.now_micros();
+        let epoch = self.pseudonym_epochs.current_at(recorded_at_micros)?;
+        let keyed = &epoch.pseudonymizer;
         let (legal_basis, legal_basis_ref) = facts
             .authorization
             .as_ref()
@@ -504,10 +558,10 @@ impl Pipeline {
                 )
             })
             .unwrap_or_default();
-        LedgerEntry {
+        Ok(LedgerEntry {
             leaf_index: 0,
-            recorded_at_micros: now_unix_micros(),
-            consumer: command.consumer.agency_id().to_string(),
+            recorded_at_micros,
+            consumer: consumer.to_owned(),
             provider: facts.provider.clone(),
             data_type: command.data_type.id.clone(),
             purpose: command.purpose.clone(),
@@ -515,21 +569,23 @@ impl Pipeline {
             legal_basis_ref,
             consent_id: facts.consent_relied_on.clone().unwrap_or_default(),
             rules_version: 0,
-            pseudonym_epoch: 0,
-            subject_pseudonym: facts.subject_pseudonym,
+            pseudonym_epoch: epoch.epoch,
+            subject_pseudonym: keyed
+                .pseudonym(command.subject.scheme().as_str(), command.subject.id()),
             payload_sha256: payload.map(payload_digest),
-            transfer_id: [0; 16],
-            request_digest: (!command.request_id.is_empty()).then(|| {
-                self.pseudonymizer
-                    .request_digest(command.consumer.agency_id().as_str(), &command.request_id)
-            }),
-            case_reference_digest: None,
+            transfer_id: command.transfer_id,
+            request_digest: (!command.request_id.is_empty())
+                .then(|| keyed.request_digest(consumer, &command.request_id)),
+            case_reference_digest: command
+                .case_reference
+                .as_ref()
+                .map(|case| keyed.case_reference_digest(consumer, case.kind(), case.reference())),
             source_payload_sha256: None,
             answer_signature: None,
             outcome,
             refusal_reason: refusal_reason.to_owned(),
             legacy_request_id: String::new(),
-        }
+        })
     }
 }
 

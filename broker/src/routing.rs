@@ -18,7 +18,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::error_chain::ErrorChain;
-use crate::fetch_command::FetchCommand;
+use crate::fetch_command::{FetchCommand, transfer_id_hex};
 
 use crate::registry::Route;
 use crate::registry_index::refresh_periodically;
@@ -81,7 +81,8 @@ impl RoutedAdapter {
                 id: command.subject.id().to_owned(),
             }),
             purpose: command.purpose.clone(),
-            request_id: command.request_id.clone(),
+            // The broker's own id, never the consumer's request id or case reference.
+            request_id: transfer_id_hex(&command.transfer_id),
             consumer: command.consumer.agency_id().to_string(),
         });
         request.set_timeout(deadline);

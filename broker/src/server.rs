@@ -71,19 +71,27 @@ async fn serve(
         broker.registry.clone(),
         broker.registry_index.clone(),
         broker.database.repertory(),
-        broker.pipeline.pseudonymizer.clone(),
+        broker
+            .pipeline
+            .pseudonym_epochs
+            .registry_pseudonymizer()
+            .clone(),
         broker.adapters.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let consent = ConsentServer::new(ConsentService::new(
         broker.catalog.clone(),
         broker.database.consents(),
-        broker.pipeline.pseudonymizer.clone(),
+        broker
+            .pipeline
+            .pseudonym_epochs
+            .registry_pseudonymizer()
+            .clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let audit = AuditServer::new(AuditService::new(
         broker.ledger.clone(),
-        broker.pipeline.pseudonymizer.clone(),
+        broker.pipeline.pseudonym_epochs.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     tonic::transport::Server::builder()

@@ -18,6 +18,7 @@ use kruispunt_adapter::{
 };
 use kruispunt_broker::broker::Broker;
 use kruispunt_broker::config::{BrokerConfig, TlsPaths};
+use kruispunt_broker::pipeline::TransferClock;
 use kruispunt_broker::pki::{CertificateRequest, DevelopmentPki, IssuedCertificate};
 pub use kruispunt_civil_registry::PERSON_DATA_TYPE;
 use kruispunt_civil_registry::{CivilRegistry, SyntheticCivilRegistry};
@@ -75,6 +76,7 @@ pub struct ExchangeBuilder {
     adapter_deadline: Duration,
     authorization: Option<proto::GrantAuthorizationRequest>,
     route_endpoint: Option<String>,
+    clock: Option<TransferClock>,
 }
 
 /// The authorization the fixture grants by default: the consumer may read whole person records
@@ -105,6 +107,7 @@ impl Default for ExchangeBuilder {
             adapter_deadline: Duration::from_secs(2),
             authorization: Some(default_authorization()),
             route_endpoint: None,
+            clock: None,
         }
     }
 }
@@ -138,6 +141,13 @@ impl ExchangeBuilder {
     /// Route the data type to this endpoint instead of the adapter that was started.
     pub fn route_to(mut self, endpoint: impl Into<String>) -> Self {
         self.route_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Stamp ledger entries with `clock` instead of the system's, and so choose their pseudonym
+    /// epochs ([`Broker::start_with_clock`]).
+    pub fn clock(mut self, clock: TransferClock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -204,7 +214,11 @@ impl ExchangeBuilder {
         config.data_dir = directory.path().join("data");
         config.limits.adapter_deadline_ms =
             u64::try_from(self.adapter_deadline.as_millis()).unwrap();
-        let broker = Broker::start(config).await.unwrap();
+        let broker = match self.clock {
+            Some(clock) => Broker::start_with_clock(config, clock).await,
+            None => Broker::start(config).await,
+        }
+        .unwrap();
         let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let broker_address = broker_listener.local_addr().unwrap();
         let (stop_broker, broker_stopped) = oneshot::channel::<()>();
@@ -276,6 +290,11 @@ impl TestExchange {
     /// [`PURPOSE`].
     pub async fn start(backend: Backend) -> Self {
         Self::builder(backend).start().await
+    }
+
+    /// The broker's data directory (signing key, pseudonym secrets).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.directory.path().join("data")
     }
 
     pub fn broker_endpoint(&self) -> String {
@@ -524,6 +543,7 @@ pub fn person_request(scheme: &str, id: &str) -> proto::FetchRequest {
         purpose: PURPOSE.to_owned(),
         request_id: "test-request".to_owned(),
         consent_id: String::new(),
+        case_reference: None,
     }
 }
 

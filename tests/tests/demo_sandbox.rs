@@ -125,6 +125,7 @@ async fn the_sandbox_describes_itself_in_sandbox_json_and_stops_on_ctrl_c() {
             purpose: sandbox_facts["purpose"].as_str().unwrap().to_owned(),
             request_id: "sandbox-test".to_owned(),
             consent_id: String::new(),
+            case_reference: None,
         })
         .await
         .expect("the sandbox consumer is authorized")

@@ -167,6 +167,7 @@ async fn stopping_the_server_stops_the_broker_and_keeps_every_receipt(backend: B
         purpose: PURPOSE.to_owned(),
         request_id,
         consent_id: String::new(),
+        case_reference: None,
     };
     let mut consumer = exchange.consumer().await;
     let first = consumer

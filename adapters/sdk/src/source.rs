@@ -25,7 +25,8 @@ pub struct SourceRequest {
     pub subject: SubjectId,
     /// The purpose the consumer stated and the broker authorized.
     pub purpose: String,
-    /// The broker's id for this transfer.
+    /// The broker's id for this transfer: 32 lower-case hex digits, the transfer id its ledger
+    /// entry records (never the consumer's own request id or case reference).
     pub request_id: String,
     /// Agency id of the consumer.
     pub consumer: String,

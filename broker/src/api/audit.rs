@@ -14,9 +14,12 @@ use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_server::Audit;
 use tonic::{Request, Response, Status};
 
+use super::exchange::MAX_ID_CHARS;
 use super::status::invalid_argument;
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
-use kruispunt_transparency::{LedgerEntry, Outcome, SubjectPseudonymizer};
+use crate::pseudonym_epochs::PseudonymEpochs;
+use crate::registry::check_text;
+use kruispunt_transparency::{Hash, LedgerEntry, Outcome};
 
 /// Largest transfer page.
 const MAX_PAGE_SIZE: u32 = 500;
@@ -46,15 +49,20 @@ pub struct EntryNotTheCallers {
 /// The `Audit` service.
 pub struct AuditService {
     ledger: Ledger,
-    pseudonymizer: SubjectPseudonymizer,
+    pseudonym_epochs: PseudonymEpochs,
 }
 
+/// The (pseudonym epoch, subject pseudonym) pairs a subject has under the epoch secrets present:
+/// an entry is the subject's only if it holds one of these pairs.
+type SubjectPseudonyms = Vec<(u32, Hash)>;
+
 impl AuditService {
-    /// A service over `ledger`; `pseudonymizer` turns a subject into its ledger pseudonym.
-    pub fn new(ledger: Ledger, pseudonymizer: SubjectPseudonymizer) -> Self {
+    /// A service over `ledger`; `pseudonym_epochs` turns a subject into its pseudonym under each
+    /// epoch secret still present.
+    pub fn new(ledger: Ledger, pseudonym_epochs: PseudonymEpochs) -> Self {
         Self {
             ledger,
-            pseudonymizer,
+            pseudonym_epochs,
         }
     }
 
@@ -124,18 +132,21 @@ impl AuditService {
         Ok(())
     }
 
-    /// One page of transfers matching `filter`, each with its inclusion proof against the
-    /// newest checkpoint.
+    /// One page of transfers matching `filter` and `selection`, each with its inclusion proof
+    /// against the newest checkpoint. The database matches `filter`; `selection` checks what it
+    /// cannot (the subject's (epoch, pseudonym) pairs, a request id's digests) on the decoded
+    /// entries, reading `filter`'s matches newest first until the page is full.
     async fn transfer_page(
         &self,
         mut filter: TransferFilter,
         page_size: u32,
         page_token: &str,
+        selection: &Selection,
     ) -> Result<proto::TransferPage, Status> {
         let page_size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             size => size.min(MAX_PAGE_SIZE),
-        };
+        } as usize;
         if !page_token.is_empty() {
             filter.before_index = Some(
                 page_token
@@ -145,27 +156,46 @@ impl AuditService {
         }
         let checkpoint = self.latest_checkpoint().await?;
         let reader = self.ledger.reader();
-        let mut stored = reader.query(&filter, page_size + 1).await?;
-        let more = stored.len() > page_size as usize;
-        stored.truncate(page_size as usize);
-        let next_page_token = if more {
-            stored
-                .last()
-                .map(|entry| entry.leaf_index.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
+        // A selection the database cannot check may skip many rows: read more at a time.
+        let batch = match selection {
+            Selection::RequestId { .. } => REQUEST_ID_SCAN_BATCH,
+            _ => u32::try_from(page_size + 1).unwrap_or(u32::MAX),
         };
-        let mut transfers = Vec::with_capacity(stored.len());
-        for entry in stored {
-            let proof = if entry.leaf_index < checkpoint.tree_size {
+        let mut selected: Vec<(StoredEntry, LedgerEntry)> = Vec::with_capacity(page_size);
+        let mut next_page_token = String::new();
+        'scan: loop {
+            let stored = reader.query(&filter, batch).await?;
+            let exhausted = stored.len() < batch as usize;
+            for stored in stored {
+                filter.before_index = Some(stored.leaf_index);
+                let entry = decode_stored(&stored)?;
+                if !selection.keeps(&entry) {
+                    continue;
+                }
+                if selected.len() == page_size {
+                    // One more exists: the page ends with the last one kept.
+                    next_page_token = selected
+                        .last()
+                        .map(|(stored, _)| stored.leaf_index.to_string())
+                        .unwrap_or_default();
+                    break 'scan;
+                }
+                selected.push((stored, entry));
+            }
+            if exhausted {
+                break;
+            }
+        }
+        let mut transfers = Vec::with_capacity(selected.len());
+        for (stored, entry) in selected {
+            let proof = if stored.leaf_index < checkpoint.tree_size {
                 reader
-                    .inclusion_proof(entry.leaf_index, checkpoint.tree_size)
+                    .inclusion_proof(stored.leaf_index, checkpoint.tree_size)
                     .await?
             } else {
                 Vec::new()
             };
-            transfers.push(transfer_record(entry, proof, checkpoint.tree_size)?);
+            transfers.push(transfer_record(stored, entry, proof, checkpoint.tree_size));
         }
         Ok(proto::TransferPage {
             transfers,
@@ -173,15 +203,83 @@ impl AuditService {
             checkpoint: Some(self.checkpoint_message(checkpoint, self.durable_size().await?)),
         })
     }
+
+    /// What a request id is in the ledger of `consumer`: its keyed digest under every epoch
+    /// secret still present (paired with the epoch), and the text version 1 and 2 entries kept.
+    fn request_id_selection(&self, consumer: &str, request_id: &str) -> Result<Selection, Status> {
+        let digests = self
+            .pseudonym_epochs
+            .present()?
+            .into_iter()
+            .map(|present| {
+                (
+                    present.epoch,
+                    present.pseudonymizer.request_digest(consumer, request_id),
+                )
+            })
+            .collect();
+        Ok(Selection::RequestId {
+            consumer: consumer.to_owned(),
+            digests,
+            legacy_text: request_id.to_owned(),
+        })
+    }
+}
+
+/// Rows read at a time when looking for a request id (the database cannot match its digests).
+const REQUEST_ID_SCAN_BATCH: u32 = 1_000;
+
+/// Which of the entries the database matched a page keeps.
+enum Selection {
+    /// Every one.
+    All,
+    /// A subject's: an entry holding one of the subject's (epoch, pseudonym) pairs (the filter
+    /// already matched the pseudonyms).
+    Subject(SubjectPseudonyms),
+    /// The transfers a consumer made under one request id.
+    RequestId {
+        /// The consumer.
+        consumer: String,
+        /// The request id's digest under each epoch secret present, with the epoch.
+        digests: Vec<(u32, Hash)>,
+        /// The request id, as version 1 and 2 entries kept it.
+        legacy_text: String,
+    },
+}
+
+impl Selection {
+    fn keeps(&self, entry: &LedgerEntry) -> bool {
+        match self {
+            Self::All => true,
+            Self::Subject(pairs) => {
+                pairs.contains(&(entry.pseudonym_epoch, entry.subject_pseudonym))
+            }
+            Self::RequestId {
+                consumer,
+                digests,
+                legacy_text,
+            } => {
+                entry.consumer == *consumer
+                    && match entry.request_digest {
+                        Some(digest) => digests.contains(&(entry.pseudonym_epoch, digest)),
+                        None => {
+                            !entry.legacy_request_id.is_empty()
+                                && entry.legacy_request_id == *legacy_text
+                        }
+                    }
+            }
+        }
+    }
 }
 
 fn transfer_record(
     stored: StoredEntry,
+    entry: LedgerEntry,
     inclusion_proof: Vec<[u8; 32]>,
     checkpoint_size: u64,
-) -> Result<proto::TransferRecord, Status> {
-    let entry = decode_stored(&stored)?;
-    Ok(proto::TransferRecord {
+) -> proto::TransferRecord {
+    let optional_digest = |digest: Option<Hash>| digest.map(|d| d.to_vec()).unwrap_or_default();
+    proto::TransferRecord {
         index: stored.leaf_index,
         leaf_hash: stored.leaf_hash.to_vec(),
         recorded_at_micros: entry.recorded_at_micros,
@@ -203,7 +301,12 @@ fn transfer_record(
         inclusion_proof: inclusion_proof.iter().map(|hash| hash.to_vec()).collect(),
         awaiting_checkpoint: stored.leaf_index >= checkpoint_size,
         entry: stored.entry,
-    })
+        request_digest: optional_digest(entry.request_digest),
+        case_reference_digest: optional_digest(entry.case_reference_digest),
+        transfer_id: entry.transfer_id.to_vec(),
+        rules_version: entry.rules_version,
+        pseudonym_epoch: entry.pseudonym_epoch,
+    }
 }
 
 fn decode_stored(stored: &StoredEntry) -> Result<LedgerEntry, LedgerError> {
@@ -300,6 +403,18 @@ impl Audit for AuditService {
         if request.from_micros < 0 || request.until_micros < 0 {
             return Err(invalid_argument("time bounds must not be negative"));
         }
+        if !request.request_id.is_empty() && request.agency.is_empty() {
+            return Err(invalid_argument(
+                "request_id needs agency: the consumer that gave it (its digest is keyed by the consumer)",
+            ));
+        }
+        check_text("request_id", &request.request_id, MAX_ID_CHARS, false)
+            .map_err(invalid_argument)?;
+        let selection = if request.request_id.is_empty() {
+            Selection::All
+        } else {
+            self.request_id_selection(&request.agency, &request.request_id)?
+        };
         let filter = TransferFilter {
             agency: optional(request.agency),
             data_type: optional(request.data_type),
@@ -307,11 +422,11 @@ impl Audit for AuditService {
             outcome: optional(request.outcome),
             from_micros: (request.from_micros != 0).then_some(request.from_micros),
             until_micros: (request.until_micros != 0).then_some(request.until_micros),
-            subject_pseudonym: None,
+            subject_pseudonyms: None,
             before_index: None,
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token)
+            .transfer_page(filter, request.page_size, &request.page_token, &selection)
             .await?;
         Ok(Response::new(page))
     }
@@ -327,15 +442,32 @@ impl Audit for AuditService {
             .ok_or_else(|| invalid_argument("subject is required"))?;
         let subject = parse_subject(&subject.scheme, &subject.id)
             .map_err(|error| invalid_argument(format!("subject: {error}")))?;
+        // The subject's pseudonym under every epoch secret still present (epoch 0 included):
+        // entries of an epoch whose secret was deleted are not anyone's any more.
+        let pairs: SubjectPseudonyms = self
+            .pseudonym_epochs
+            .present()?
+            .into_iter()
+            .map(|present| {
+                (
+                    present.epoch,
+                    present
+                        .pseudonymizer
+                        .pseudonym(subject.scheme().as_str(), subject.id()),
+                )
+            })
+            .collect();
         let filter = TransferFilter {
-            subject_pseudonym: Some(
-                self.pseudonymizer
-                    .pseudonym(subject.scheme().as_str(), subject.id()),
-            ),
+            subject_pseudonyms: Some(pairs.iter().map(|(_, pseudonym)| *pseudonym).collect()),
             ..TransferFilter::default()
         };
         let page = self
-            .transfer_page(filter, request.page_size, &request.page_token)
+            .transfer_page(
+                filter,
+                request.page_size,
+                &request.page_token,
+                &Selection::Subject(pairs),
+            )
             .await?;
         Ok(Response::new(page))
     }

@@ -1,5 +1,6 @@
-//! `kruispunt.v1.Exchange`: the consumer API. Checks the request's shape (SPEC step 2), then
-//! hands a [`FetchCommand`] to the pipeline.
+//! `kruispunt.v1.Exchange`: the consumer API. Checks the request's shape (SPEC step 2: data
+//! type, subject, purpose, the bounded request and consent ids, the case reference), then hands
+//! a [`FetchCommand`], with a fresh transfer id, to the pipeline.
 
 use kruispunt_adapter::auth::require_role;
 use kruispunt_adapter::identity::Role;
@@ -10,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::status::{audit_receipt, invalid_argument};
 use crate::catalog::Catalog;
-use crate::fetch_command::FetchCommand;
+use crate::fetch_command::{CaseReference, FetchCommand, new_transfer_id};
 use crate::pipeline::Pipeline;
 use crate::registry::check_text;
 use crate::registry_index::RegistryIndex;
@@ -76,12 +77,19 @@ impl Exchange for ExchangeService {
             .map_err(invalid_argument)?;
         check_text("consent_id", &request.consent_id, MAX_ID_CHARS, false)
             .map_err(invalid_argument)?;
+        let case_reference = request
+            .case_reference
+            .map(|case| CaseReference::parse(&case.kind, &case.reference))
+            .transpose()
+            .map_err(|error| invalid_argument(error.to_string()))?;
         let command = FetchCommand {
             consumer,
             data_type,
             subject,
             purpose: request.purpose,
+            transfer_id: new_transfer_id(),
             request_id: request.request_id,
+            case_reference,
             consent_id: request.consent_id,
         };
         let delivery = self.pipeline.fetch(command).await?;

@@ -11,6 +11,7 @@ use super::audit::EntryNotTheCallers;
 use crate::error_chain::ErrorChain;
 use crate::ledger::LedgerError;
 use crate::pipeline::{FetchRefusal, RecordedRefusal};
+use crate::pseudonym_epochs::EpochSecretError;
 use crate::revocation::AgencyRevoked;
 use crate::store::StoreError;
 use kruispunt_transparency::TransferReceipt;
@@ -29,7 +30,8 @@ impl From<FetchRefusal> for Status {
             | FetchRefusal::Misrouted { .. }
             | FetchRefusal::ProviderUnavailable { .. }
             | FetchRefusal::RegistryUnavailable(_)
-            | FetchRefusal::LedgerUnavailable(_) => Status::unavailable(message),
+            | FetchRefusal::LedgerUnavailable(_)
+            | FetchRefusal::PseudonymSecretUnavailable(_) => Status::unavailable(message),
             FetchRefusal::ProviderDeadline { .. } => Status::deadline_exceeded(message),
             FetchRefusal::InvalidPayload { .. }
             | FetchRefusal::MinimisationFailed { .. }
@@ -98,6 +100,14 @@ impl From<LedgerError> for Status {
             | LedgerError::NoCheckpointYet => Status::unavailable(message),
             LedgerError::Inconsistent(_) | LedgerError::Secret { .. } => Status::internal(message),
         }
+    }
+}
+
+/// An epoch secret the subject access log or a request id query needs cannot be read: a fault
+/// of the broker's data directory, never of the request.
+impl From<EpochSecretError> for Status {
+    fn from(error: EpochSecretError) -> Self {
+        Status::internal(ErrorChain(&error).to_string())
     }
 }
 

@@ -239,6 +239,11 @@ pub(crate) async fn run(
             purpose: purpose.to_owned(),
             request_id: format!("demo-{number}"),
             consent_id: String::new(),
+            // The ledger keeps only a keyed digest of it; the adapter never sees it.
+            case_reference: Some(proto::CaseReference {
+                kind: "dossier".to_owned(),
+                reference: format!("DEMO-2026-{number:04}"),
+            }),
         };
         match exchange.fetch(request).await {
             Ok(response) => {

@@ -63,8 +63,9 @@ pub struct TransferFilter {
     pub from_micros: Option<i64>,
     /// Recorded before (Unix microseconds).
     pub until_micros: Option<i64>,
-    /// Subject pseudonym.
-    pub subject_pseudonym: Option<Hash>,
+    /// Subject pseudonyms: entries holding any of them (the subject access log gives one per
+    /// pseudonym epoch). `Some` of an empty list matches nothing.
+    pub subject_pseudonyms: Option<Vec<Hash>>,
     /// Only entries below this index (paging, newest first).
     pub before_index: Option<u64>,
 }
@@ -223,19 +224,25 @@ impl LedgerReader {
         if let Some(until) = filter.until_micros {
             query.push(" AND recorded_at < ").push_bind(until);
         }
-        if let Some(pseudonym) = &filter.subject_pseudonym {
-            // Indexed entries from the subject index, the rest from the unindexed tail.
-            query
-                .push(
-                    " AND leaf_index IN (SELECT leaf_index FROM ledger_subject_index WHERE subject_pseudonym = ",
-                )
-                .push_bind(pseudonym.to_vec())
-                .push(
-                    " UNION ALL SELECT leaf_index FROM ledger_entries WHERE leaf_index >= \
-                     (SELECT indexed_through FROM ledger_subject_index_state) AND subject_pseudonym = ",
-                )
-                .push_bind(pseudonym.to_vec())
-                .push(")");
+        match &filter.subject_pseudonyms {
+            None => {}
+            Some(pseudonyms) if pseudonyms.is_empty() => {
+                query.push(" AND 1 = 0");
+            }
+            Some(pseudonyms) => {
+                // Indexed entries from the subject index, the rest from the unindexed tail.
+                query
+                    .push(
+                        " AND leaf_index IN (SELECT leaf_index FROM ledger_subject_index WHERE subject_pseudonym IN ",
+                    )
+                    .push_list(pseudonyms.iter().map(|pseudonym| pseudonym.to_vec()))
+                    .push(
+                        " UNION ALL SELECT leaf_index FROM ledger_entries WHERE leaf_index >= \
+                         (SELECT indexed_through FROM ledger_subject_index_state) AND subject_pseudonym IN ",
+                    )
+                    .push_list(pseudonyms.iter().map(|pseudonym| pseudonym.to_vec()))
+                    .push(")");
+            }
         }
         if let Some(before) = filter.before_index {
             query

@@ -276,6 +276,7 @@ impl Deployment {
                         purpose: PURPOSE.to_owned(),
                         request_id: format!("load-{number}"),
                         consent_id: String::new(),
+                        case_reference: None,
                     };
                     match exchange.fetch(request).await {
                         Ok(response) => receipts
