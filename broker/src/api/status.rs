@@ -32,6 +32,8 @@ impl From<FetchRefusal> for Status {
             | FetchRefusal::LedgerUnavailable(_) => Status::unavailable(message),
             FetchRefusal::ProviderDeadline { .. } => Status::deadline_exceeded(message),
             FetchRefusal::InvalidPayload { .. }
+            | FetchRefusal::UnsignedAnswer { .. }
+            | FetchRefusal::InvalidSignature { .. }
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Status::internal(message),
         }
