@@ -33,8 +33,8 @@ use kruispunt_adapter::answer_signature::{
     AnswerSignatureError, certificate_sha256, verify_answer_signature,
 };
 use kruispunt_transparency::{
-    AnswerSignature, AnswerStatement, Hash, LedgerEntry, Outcome, SubjectPseudonymizer,
-    TransferId, TransferReceipt, payload_digest,
+    AnswerSignature, AnswerStatement, Hash, LedgerEntry, Outcome, SubjectPseudonymizer, TransferId,
+    TransferReceipt, payload_digest,
 };
 
 /// A delivered answer.

@@ -197,7 +197,10 @@ async fn an_answer_whose_signature_does_not_hold_is_refused_and_ledgered(backend
         let entry = &row.entry;
         assert_eq!(entry.provider, PROVIDER);
         assert_eq!(entry.payload_sha256, None, "nothing was delivered");
-        assert_eq!(entry.answer_signature, None, "an invalid signature is not recorded");
+        assert_eq!(
+            entry.answer_signature, None,
+            "an invalid signature is not recorded"
+        );
         assert!(
             entry.source_payload_sha256.is_some(),
             "what the source sent is recorded as its digest"

@@ -10,9 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kruispunt_adapter::answer_signature::{certificate_sha256, verify_answer_signature};
-use kruispunt_e2e::{
-    Backend, Outcome, PROVIDER, TestExchange, backend_test, person_request,
-};
+use kruispunt_e2e::{Backend, Outcome, PROVIDER, TestExchange, backend_test, person_request};
 use kruispunt_proto::v1 as proto;
 use kruispunt_transparency::answer::ECDSA_P256_SHA256;
 use kruispunt_transparency::{AnswerStatement, LedgerEntry, payload_digest};
@@ -85,7 +83,10 @@ async fn a_delivered_answer_carries_the_sources_signature_in_its_entry_and_its_r
             .source_signature
             .as_ref()
             .expect("the response carries the source's signature");
-        assert_eq!(source_signature.signed_at_micros, signature.signed_at_micros);
+        assert_eq!(
+            source_signature.signed_at_micros,
+            signature.signed_at_micros
+        );
         assert_eq!(source_signature.algorithm, signature.algorithm);
         assert_eq!(source_signature.signature, signature.signature);
         assert_eq!(response.source_payload_sha256, payload_sha256.to_vec());
@@ -141,12 +142,18 @@ async fn a_minimised_answer_carries_the_signature_over_what_the_source_sent(back
     let rows = exchange.ledger_rows().await;
     let entry = &rows[0].entry;
     assert_eq!(entry.outcome, Outcome::Delivered);
-    assert_eq!(entry.payload_sha256, Some(payload_digest(&response.payload_json)));
+    assert_eq!(
+        entry.payload_sha256,
+        Some(payload_digest(&response.payload_json))
+    );
     assert_ne!(
         entry.source_payload_sha256, entry.payload_sha256,
         "minimisation withheld fields"
     );
-    assert_eq!(response.source_payload_sha256, entry.source_payload_sha256.unwrap().to_vec());
+    assert_eq!(
+        response.source_payload_sha256,
+        entry.source_payload_sha256.unwrap().to_vec()
+    );
     let signature = response.source_signature.unwrap();
     let statement = AnswerStatement {
         data_type: entry.data_type.clone(),

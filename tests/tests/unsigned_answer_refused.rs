@@ -14,7 +14,9 @@ use kruispunt_e2e::{
 use kruispunt_proto::v1 as proto;
 use kruispunt_transparency::payload_digest;
 
-backend_test!(an_unsigned_answer_is_refused_where_the_route_requires_signatures_and_delivered_elsewhere);
+backend_test!(
+    an_unsigned_answer_is_refused_where_the_route_requires_signatures_and_delivered_elsewhere
+);
 async fn an_unsigned_answer_is_refused_where_the_route_requires_signatures_and_delivered_elsewhere(
     backend: Backend,
 ) {
@@ -100,7 +102,10 @@ async fn an_unsigned_answer_is_refused_where_the_route_requires_signatures_and_d
     assert_eq!(response.payload_json, source_payload);
     assert_eq!(response.source_signature, None);
     assert!(response.source_certificate_der.is_empty());
-    assert_eq!(response.source_payload_sha256, payload_digest(&source_payload).to_vec());
+    assert_eq!(
+        response.source_payload_sha256,
+        payload_digest(&source_payload).to_vec()
+    );
 
     let rows = exchange.ledger_rows().await;
     assert_eq!(rows.len(), 2);

@@ -212,9 +212,9 @@ impl<S: AuthenticSource> Adapter for AdapterService<S> {
         let request = request.into_inner();
         // A signing adapter must know which transfer it answers before it asks its source.
         let transfer_id = match &self.signer {
-            Some(_) => Some(
-                parse_transfer_id(&request.request_id).map_err(AdapterRefusal::TransferId)?,
-            ),
+            Some(_) => {
+                Some(parse_transfer_id(&request.request_id).map_err(AdapterRefusal::TransferId)?)
+            }
             None => None,
         };
         let source_request = self.source_request(request)?;

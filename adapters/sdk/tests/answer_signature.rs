@@ -44,10 +44,7 @@ fn statement() -> AnswerStatement {
     }
 }
 
-fn signed(
-    signer: &AnswerSigner,
-    statement: &AnswerStatement,
-) -> SignedAnswer {
+fn signed(signer: &AnswerSigner, statement: &AnswerStatement) -> SignedAnswer {
     signer.sign(statement).unwrap()
 }
 
@@ -79,7 +76,10 @@ fn an_answer_signed_with_each_supported_key_verifies_against_its_certificate() {
         let signature = signed(&signer, &statement);
         assert_eq!(signature.algorithm, token);
         assert_eq!(signature.signed_at_micros, statement.signed_at_micros);
-        assert_eq!(verify(&statement, &signature, &adapter.certificate_der), Ok(()));
+        assert_eq!(
+            verify(&statement, &signature, &adapter.certificate_der),
+            Ok(())
+        );
     }
 }
 
@@ -105,10 +105,13 @@ fn a_signature_over_any_other_statement_does_not_verify() {
     let signer = AnswerSigner::new(&adapter.certificate_der, &adapter.private_key).unwrap();
     let original = statement();
     let signature = signed(&signer, &original);
-    let changes: [(&str, fn(&mut AnswerStatement)); 5] = [
+    type Change = fn(&mut AnswerStatement);
+    let changes: [(&str, Change); 5] = [
         ("data type", |statement| statement.data_type.push('2')),
         ("transfer id", |statement| statement.transfer_id[15] ^= 1),
-        ("payload digest", |statement| statement.payload_sha256[0] ^= 0x80),
+        ("payload digest", |statement| {
+            statement.payload_sha256[0] ^= 0x80
+        }),
         ("signing time", |statement| statement.signed_at_micros += 1),
         ("empty data type", |statement| statement.data_type.clear()),
     ];
@@ -136,7 +139,10 @@ fn a_signature_by_another_key_does_not_verify_against_the_certificate() {
             AnswerSigner::new(&impostor.certificate_der, &impostor.private_key).unwrap();
         let statement = statement();
         let signature = signed(&impostor_signer, &statement);
-        assert_eq!(verify(&statement, &signature, &impostor.certificate_der), Ok(()));
+        assert_eq!(
+            verify(&statement, &signature, &impostor.certificate_der),
+            Ok(())
+        );
         assert_eq!(
             verify(&statement, &signature, &adapter.certificate_der),
             Err(AnswerSignatureError::SignatureDoesNotVerify)
@@ -184,7 +190,12 @@ fn the_algorithm_token_must_be_known_and_match_the_certificate_key() {
     let signer = AnswerSigner::new(&adapter.certificate_der, &adapter.private_key).unwrap();
     let statement = statement();
     let good = signed(&signer, &statement);
-    for unknown in ["", "ECDSA-P256-SHA256", "rsa-pkcs1-sha256", "ecdsa-p256-sha256 "] {
+    for unknown in [
+        "",
+        "ECDSA-P256-SHA256",
+        "rsa-pkcs1-sha256",
+        "ecdsa-p256-sha256 ",
+    ] {
         let mut other = good.clone();
         other.algorithm = unknown.to_owned();
         assert_eq!(

@@ -129,8 +129,7 @@ impl RegistryStore {
                     data_type: row.try_get("data_type")?,
                     provider: agency_id_from_column(row.try_get("provider")?)?,
                     endpoint: row.try_get("endpoint")?,
-                    signed_answers_required: row.try_get::<i64, _>("signed_answers_required")?
-                        != 0,
+                    signed_answers_required: row.try_get::<i64, _>("signed_answers_required")? != 0,
                 })
             })
             .collect()

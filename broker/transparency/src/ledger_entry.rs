@@ -107,6 +107,9 @@ pub enum EntryDecodeError {
 }
 
 /// Any ledger entry, by kind.
+// Transfers are nearly every entry, and decoded one at a time: boxing them would allocate for
+// the common case to shrink the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerRecord {
     /// A transfer.
