@@ -400,6 +400,28 @@ impl TestExchange {
             .unwrap()
     }
 
+    /// A channel straight to the adapter (not through the broker), presenting `agency`'s
+    /// certificate, as the broker's own hop does.
+    pub async fn adapter_channel_as(&self, agency: &str) -> Channel {
+        let directory = self.directory.path().join("pki");
+        let identity = Identity::from_pem(
+            std::fs::read(directory.join(format!("{agency}.pem"))).unwrap(),
+            std::fs::read(directory.join(format!("{agency}-key.pem"))).unwrap(),
+        );
+        let ca = std::fs::read(self.pki.ca_cert_path()).unwrap();
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(ca))
+            .domain_name("localhost")
+            .identity(identity);
+        Channel::from_shared(format!("https://localhost:{}", self.adapter_address.port()))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     pub async fn operator(&self) -> RegistryClient<Channel> {
         RegistryClient::new(self.channel_as(OPERATOR).await)
     }
