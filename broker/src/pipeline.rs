@@ -550,10 +550,18 @@ impl Pipeline {
             }
             return Ok(answer.payload_json);
         };
-        let invalid = |fault: AnswerSignatureFault| FetchRefusal::InvalidSignature {
-            provider: provider(),
-            data_type: data_type(),
-            fault,
+        let invalid = |fault: AnswerSignatureFault| {
+            tracing::warn!(
+                provider = %adapter.route.provider,
+                data_type = %command.data_type.id,
+                fault = %ErrorChain(&fault),
+                "provider answer refused: its signature does not hold"
+            );
+            FetchRefusal::InvalidSignature {
+                provider: provider(),
+                data_type: data_type(),
+                fault,
+            }
         };
         let certificate_der = answer
             .presented_certificate_der
