@@ -384,6 +384,7 @@ impl Environment {
         registry
             .set_route(proto::SetRouteRequest {
                 route: Some(proto::Route {
+                    signed_answers_required: false,
                     data_type: PERSON_DATA_TYPE.to_owned(),
                     provider: PROVIDER_AGENCY.to_owned(),
                     endpoint: format!("https://{adapter}"),

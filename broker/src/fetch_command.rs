@@ -139,14 +139,10 @@ pub fn new_transfer_id() -> TransferId {
     transfer_id
 }
 
-/// A transfer id as the adapter receives it: 32 lower-case hex digits.
-pub fn transfer_id_hex(transfer_id: &TransferId) -> String {
-    hex::encode(transfer_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kruispunt_adapter::answer_signature::transfer_id_hex;
 
     #[test]
     fn case_references_are_a_kind_token_and_a_bounded_printable_reference() {

@@ -7,7 +7,10 @@
 //! 4. the persons repertory, when the authorization demands a registered subject;
 //! 5. consent in force, when the authorization demands it;
 //! 6. routing to the provider adapter;
-//! 7. the adapter call, under a deadline, over pinned mutual TLS;
+//! 7. the adapter call, under a deadline, over pinned mutual TLS, and the check of the answer's
+//!    signature against the certificate the adapter presented (`check_answer_signature`: an
+//!    invalid signature is always refused, a missing one where the route requires signed
+//!    answers);
 //! 8. validation of the payload against the data type's schema (an invalid payload never leaves);
 //! 9. minimisation to the fields the authorization allows;
 //! 10. the ledger append, durable before the answer, keyed by the pseudonym epoch of its time;
@@ -25,9 +28,15 @@ use crate::ledger::{Ledger, LedgerError, Receipt};
 use crate::pseudonym_epochs::{EpochSecretError, PseudonymEpochs};
 use crate::registry::{Authorization, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
-use crate::routing::{AdapterDirectory, AdapterFailure, RoutedAdapter};
+use crate::routing::{AdapterAnswer, AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
-use kruispunt_transparency::{LedgerEntry, Outcome, TransferReceipt, payload_digest};
+use kruispunt_adapter::answer_signature::{
+    AnswerSignatureError, certificate_sha256, verify_answer_signature,
+};
+use kruispunt_transparency::{
+    AnswerSignature, AnswerStatement, Hash, LedgerEntry, Outcome, TransferId, TransferReceipt,
+    payload_digest,
+};
 
 /// A delivered answer.
 #[derive(Debug, Clone)]
@@ -38,6 +47,22 @@ pub struct Delivery {
     pub provider: String,
     /// The ledger entry of this transfer: where it sits, and its bytes.
     pub receipt: TransferReceipt,
+    /// What the source answered, provably: passed on to the consumer.
+    pub source_answer: SourceAnswer,
+}
+
+/// What the authentic source answered, as recorded in the transfer's entry: enough for the
+/// consumer to rebuild the signed statement and check it offline.
+#[derive(Debug, Clone)]
+pub struct SourceAnswer {
+    /// The broker's id for the transfer (the statement covers it).
+    pub transfer_id: TransferId,
+    /// SHA-256 of the payload the source answered, before minimisation.
+    pub payload_sha256: Option<Hash>,
+    /// The source's signature, checked; `None` when it did not sign.
+    pub signature: Option<AnswerSignature>,
+    /// The certificate the source presented and signed with (when it signed).
+    pub certificate_der: Option<Vec<u8>>,
 }
 
 /// A refused fetch, with the receipt of its ledger entry when the refusal was recorded (from
@@ -127,6 +152,31 @@ pub enum FetchRefusal {
         /// The deadline.
         deadline_ms: u128,
     },
+    /// Step 7: the route requires signed answers and the adapter did not sign; the answer was
+    /// not passed on.
+    #[error(
+        "provider {provider} did not sign its answer for {data_type}, and the route requires signed answers; it was not passed on"
+    )]
+    UnsignedAnswer {
+        /// The provider.
+        provider: String,
+        /// The data type.
+        data_type: String,
+    },
+    /// Step 7: the adapter's signature over its answer does not hold; the answer was not passed
+    /// on.
+    #[error(
+        "the signature of provider {provider} over its answer for {data_type} does not hold; the answer was not passed on"
+    )]
+    InvalidSignature {
+        /// The provider.
+        provider: String,
+        /// The data type.
+        data_type: String,
+        /// What is wrong with it.
+        #[source]
+        fault: AnswerSignatureFault,
+    },
     /// Step 8: the payload broke the schema; it was not passed on.
     #[error(
         "provider {provider} sent a payload that does not conform to the schema of {data_type}; it was not passed on. Violations: {}",
@@ -171,6 +221,18 @@ pub enum FetchRefusal {
     PseudonymSecretUnavailable(#[from] EpochSecretError),
 }
 
+/// Why an answer's signature does not hold.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AnswerSignatureFault {
+    /// No certificate was recorded for the connection the answer came over (cannot happen for
+    /// an answer that came over a verified connection; refused all the same).
+    #[error("no certificate was recorded for the connection the answer came over")]
+    NoPresentedCertificate,
+    /// The signature does not verify against the presented certificate.
+    #[error(transparent)]
+    Invalid(#[from] AnswerSignatureError),
+}
+
 impl FetchRefusal {
     fn outcome(&self) -> Option<Outcome> {
         Some(match self {
@@ -184,6 +246,8 @@ impl FetchRefusal {
             FetchRefusal::Misrouted { .. } => Outcome::RefusedMisrouted,
             FetchRefusal::ProviderUnavailable { .. } => Outcome::RefusedProviderUnavailable,
             FetchRefusal::ProviderDeadline { .. } => Outcome::RefusedProviderDeadline,
+            FetchRefusal::UnsignedAnswer { .. } => Outcome::RefusedUnsignedAnswer,
+            FetchRefusal::InvalidSignature { .. } => Outcome::RefusedInvalidSignature,
             FetchRefusal::InvalidPayload { .. }
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Outcome::RefusedInvalidPayload,
@@ -253,6 +317,10 @@ struct TransferFacts<'a> {
     /// force or not). A quoted id that is not is caller text, and is not recorded.
     consent_relied_on: Option<String>,
     provider: String,
+    /// The broker's id for this transfer, sent to the adapter and signed by it.
+    transfer_id: TransferId,
+    /// What the source answered, once it answered (`check_answer_signature`).
+    source_answer: Option<SourceAnswer>,
 }
 
 impl Pipeline {
@@ -267,6 +335,8 @@ impl Pipeline {
             authorization: None,
             consent_relied_on: None,
             provider: String::new(),
+            transfer_id: command.transfer_id,
+            source_answer: None,
         };
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
@@ -277,6 +347,12 @@ impl Pipeline {
                     payload_json,
                     provider: facts.provider,
                     receipt,
+                    source_answer: facts.source_answer.unwrap_or(SourceAnswer {
+                        transfer_id: facts.transfer_id,
+                        payload_sha256: None,
+                        signature: None,
+                        certificate_der: None,
+                    }),
                 })
             }
             Err(refusal) => {
@@ -337,7 +413,16 @@ impl Pipeline {
         )
         .await?;
         let adapter = self.route(command, &mut facts.provider)?;
-        let payload_json = self.call_adapter(command, &adapter).await?;
+        let answer = self
+            .call_adapter(command, &facts.transfer_id, &adapter)
+            .await?;
+        let payload_json = self.check_answer_signature(
+            command,
+            &adapter,
+            facts.transfer_id,
+            answer,
+            &mut facts.source_answer,
+        )?;
         let payload = self.validate(command, &adapter, &payload_json)?;
         self.minimise(command, authorization, payload, payload_json)
     }
@@ -453,12 +538,13 @@ impl Pipeline {
     async fn call_adapter(
         &self,
         command: &FetchCommand,
+        transfer_id: &TransferId,
         adapter: &RoutedAdapter,
-    ) -> Result<Vec<u8>, FetchRefusal> {
+    ) -> Result<AdapterAnswer, FetchRefusal> {
         let provider = || adapter.route.provider.to_string();
         let data_type = || command.data_type.id.clone();
         adapter
-            .fetch(command, self.adapter_deadline)
+            .fetch(command, transfer_id, self.adapter_deadline)
             .await
             .map_err(|failure| match failure {
                 AdapterFailure::SubjectNotFound => FetchRefusal::SubjectNotFound {
@@ -478,6 +564,76 @@ impl Pipeline {
                     detail,
                 },
             })
+    }
+
+    /// Step 7, the answer's signature: records what the source answered in `recorded` (the
+    /// payload digest always; the signature once it verified, against the certificate the
+    /// adapter presented on the connection, over the statement for this transfer and the
+    /// payload as received). An invalid signature is refused whatever the route says; no
+    /// signature is refused where the route requires signed answers. Returns the payload.
+    fn check_answer_signature(
+        &self,
+        command: &FetchCommand,
+        adapter: &RoutedAdapter,
+        transfer_id: TransferId,
+        answer: AdapterAnswer,
+        recorded: &mut Option<SourceAnswer>,
+    ) -> Result<Vec<u8>, FetchRefusal> {
+        let payload_sha256 = payload_digest(&answer.payload_json);
+        let source_answer = recorded.insert(SourceAnswer {
+            transfer_id,
+            payload_sha256: Some(payload_sha256),
+            signature: None,
+            certificate_der: None,
+        });
+        let provider = || adapter.route.provider.to_string();
+        let data_type = || command.data_type.id.clone();
+        let Some(signed) = answer.signature else {
+            if adapter.route.signed_answers_required {
+                return Err(FetchRefusal::UnsignedAnswer {
+                    provider: provider(),
+                    data_type: data_type(),
+                });
+            }
+            return Ok(answer.payload_json);
+        };
+        let invalid = |fault: AnswerSignatureFault| {
+            tracing::warn!(
+                provider = %adapter.route.provider,
+                data_type = %command.data_type.id,
+                fault = %ErrorChain(&fault),
+                "provider answer refused: its signature does not hold"
+            );
+            FetchRefusal::InvalidSignature {
+                provider: provider(),
+                data_type: data_type(),
+                fault,
+            }
+        };
+        let certificate_der = answer
+            .presented_certificate_der
+            .ok_or_else(|| invalid(AnswerSignatureFault::NoPresentedCertificate))?;
+        let statement = AnswerStatement {
+            data_type: data_type(),
+            transfer_id,
+            payload_sha256,
+            signed_at_micros: signed.signed_at_micros,
+        };
+        verify_answer_signature(
+            &statement,
+            &signed.algorithm,
+            &signed.signature,
+            &certificate_der,
+        )
+        .map_err(|error| invalid(error.into()))?;
+        source_answer.signature = Some(AnswerSignature {
+            signed_at_micros: signed.signed_at_micros,
+            certificate_sha256: certificate_sha256(&certificate_der),
+            algorithm: signed.algorithm,
+            signature: signed.signature,
+        });
+        source_answer.certificate_der = Some(certificate_der.to_vec());
+        Ok(answer.payload_json)
     }
 
     /// Step 8: the payload against the data type's schema; nothing invalid leaves the broker.
@@ -573,15 +729,21 @@ impl Pipeline {
             subject_pseudonym: keyed
                 .pseudonym(command.subject.scheme().as_str(), command.subject.id()),
             payload_sha256: payload.map(payload_digest),
-            transfer_id: command.transfer_id,
+            transfer_id: facts.transfer_id,
             request_digest: (!command.request_id.is_empty())
                 .then(|| keyed.request_digest(consumer, &command.request_id)),
             case_reference_digest: command
                 .case_reference
                 .as_ref()
                 .map(|case| keyed.case_reference_digest(consumer, case.kind(), case.reference())),
-            source_payload_sha256: None,
-            answer_signature: None,
+            source_payload_sha256: facts
+                .source_answer
+                .as_ref()
+                .and_then(|answer| answer.payload_sha256),
+            answer_signature: facts
+                .source_answer
+                .as_ref()
+                .and_then(|answer| answer.signature.clone()),
             outcome,
             refusal_reason: refusal_reason.to_owned(),
             legacy_request_id: String::new(),

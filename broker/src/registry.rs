@@ -29,6 +29,9 @@ pub struct Route {
     pub provider: AgencyId,
     /// `https://host:port`.
     pub endpoint: String,
+    /// Whether an answer the adapter did not sign is refused (`refused.unsigned_answer`). An
+    /// invalid signature is refused either way.
+    pub signed_answers_required: bool,
 }
 
 /// Longest purpose code, in characters.

@@ -4,21 +4,26 @@
 //! keeps a few connections and spreads requests over them. [`RoutedAdapter::fetch`] is the
 //! broker's side of the adapter hop: it builds the generated request, enforces the deadline,
 //! and reads the adapter's status code as an [`AdapterFailure`] (the table in `adapter.proto`).
+//! Each connection records the end-entity certificate the adapter presented (once its chain and
+//! the pin held), so that an [`AdapterAnswer`] carries the certificate its signature is checked
+//! against.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use kruispunt_adapter::tls::{MutualTlsClient, TlsError};
+use kruispunt_adapter::answer_signature::{SignedAnswer, transfer_id_hex};
+use kruispunt_adapter::tls::{MutualTlsClient, PresentedServerCertificate, TlsError};
 use kruispunt_proto::v1::adapter_client::AdapterClient;
 use kruispunt_proto::v1::{AdapterFetchRequest, Subject};
+use kruispunt_transparency::TransferId;
 use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::error_chain::ErrorChain;
-use crate::fetch_command::{FetchCommand, transfer_id_hex};
+use crate::fetch_command::FetchCommand;
 
 use crate::registry::Route;
 use crate::registry_index::refresh_periodically;
@@ -37,8 +42,28 @@ const CONNECTIONS_PER_ADAPTER: usize = 4;
 pub struct RoutedAdapter {
     /// The route.
     pub route: Route,
-    clients: Arc<[AdapterClient<Channel>]>,
+    clients: Arc<[AdapterConnection]>,
     next: Arc<AtomicUsize>,
+}
+
+/// One of a route's connections: its client, and the certificate the adapter presented on it.
+#[derive(Clone)]
+struct AdapterConnection {
+    client: AdapterClient<Channel>,
+    presented_certificate: PresentedServerCertificate,
+}
+
+/// What the adapter answered: the payload, its signature if it signed, and the certificate it
+/// presented on the connection the answer came over.
+#[derive(Debug, Clone)]
+pub struct AdapterAnswer {
+    /// The payload bytes, as received (not yet validated).
+    pub payload_json: Vec<u8>,
+    /// The adapter's signature over its answer, if it sent one (not yet checked).
+    pub signature: Option<SignedAnswer>,
+    /// The end-entity certificate DER the adapter presented on the connection (verified against
+    /// the federation's CA and pinned to the route's provider).
+    pub presented_certificate_der: Option<Arc<[u8]>>,
 }
 
 /// Why the adapter call gave no payload. The adapter's own message is never kept: it is outside
@@ -60,20 +85,22 @@ pub enum AdapterFailure {
 }
 
 impl RoutedAdapter {
-    /// A client for the provider's adapter (round-robin over the connections).
-    fn client(&self) -> AdapterClient<Channel> {
+    /// A connection to the provider's adapter (round-robin over the connections).
+    fn connection(&self) -> AdapterConnection {
         let position = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
         self.clients[position].clone()
     }
 
     /// Step 7: asks the adapter for `command`'s data, within `deadline`. The deadline is sent
     /// along (`grpc-timeout`), so the adapter can give up when the broker does, and enforced
-    /// here, so a silent adapter cannot hold the request longer.
+    /// here, so a silent adapter cannot hold the request longer. The adapter receives
+    /// `transfer_id` (32 hex digits) as its `request_id`, never the consumer's.
     pub async fn fetch(
         &self,
         command: &FetchCommand,
+        transfer_id: &TransferId,
         deadline: Duration,
-    ) -> Result<Vec<u8>, AdapterFailure> {
+    ) -> Result<AdapterAnswer, AdapterFailure> {
         let mut request = tonic::Request::new(AdapterFetchRequest {
             data_type: command.data_type.id.clone(),
             subject: Some(Subject {
@@ -82,14 +109,32 @@ impl RoutedAdapter {
             }),
             purpose: command.purpose.clone(),
             // The broker's own id, never the consumer's request id or case reference.
-            request_id: transfer_id_hex(&command.transfer_id),
+            request_id: transfer_id_hex(transfer_id),
             consumer: command.consumer.agency_id().to_string(),
         });
         request.set_timeout(deadline);
-        let mut client = self.client();
+        let AdapterConnection {
+            mut client,
+            presented_certificate,
+        } = self.connection();
         match tokio::time::timeout(deadline, client.fetch(request)).await {
             Err(_elapsed) => Err(AdapterFailure::Deadline(deadline)),
-            Ok(Ok(response)) => Ok(response.into_inner().payload_json),
+            Ok(Ok(response)) => {
+                let response = response.into_inner();
+                Ok(AdapterAnswer {
+                    payload_json: response.payload_json,
+                    signature: response.signature.map(|signature| SignedAnswer {
+                        signed_at_micros: signature.signed_at_micros,
+                        algorithm: signature.algorithm,
+                        signature: signature.signature,
+                    }),
+                    // Read after the answer: the connection it came over is the one recorded (a
+                    // reconnect in between would record a certificate pinned to the same
+                    // provider; if the provider renewed its certificate, a signature by the old
+                    // key then fails, and that transfer is refused).
+                    presented_certificate_der: presented_certificate.der(),
+                })
+            }
             Ok(Err(status)) => Err(adapter_failure(status.code(), deadline)),
         }
     }
@@ -142,13 +187,17 @@ impl AdapterDirectory {
     pub fn prepare(&self, route: Route) -> Result<RoutedAdapter, TlsError> {
         let clients = (0..CONNECTIONS_PER_ADAPTER)
             .map(|_| {
-                let channel = self.tls.channel(
-                    &route.endpoint,
-                    Some(route.provider.clone()),
-                    ADAPTER_CONNECT_TIMEOUT,
-                )?;
-                Ok(AdapterClient::new(channel)
-                    .max_decoding_message_size(self.max_payload_bytes.saturating_add(1024)))
+                let (channel, presented_certificate) =
+                    self.tls.channel_recording_server_certificate(
+                        &route.endpoint,
+                        Some(route.provider.clone()),
+                        ADAPTER_CONNECT_TIMEOUT,
+                    )?;
+                Ok(AdapterConnection {
+                    client: AdapterClient::new(channel)
+                        .max_decoding_message_size(self.max_payload_bytes.saturating_add(1024)),
+                    presented_certificate,
+                })
             })
             .collect::<Result<Vec<_>, TlsError>>()?;
         Ok(RoutedAdapter {

@@ -143,7 +143,29 @@ async fn the_operator_cli_manages_a_running_broker(backend: Backend) {
     );
     assert!(
         cli.ok(operator, &["registry", "routes"])
-            .contains("be.test.civil-registry\thttps://127.0.0.1:9443")
+            .contains("be.test.civil-registry\thttps://127.0.0.1:9443\tsigned-answers-optional")
+    );
+    // The same route, now requiring signed answers; the listing shows it.
+    assert!(
+        cli.ok(
+            operator,
+            &[
+                "registry",
+                "set-route",
+                "--data-type",
+                "persoon.GeregistreerdPersoon@1",
+                "--provider",
+                "be.test.civil-registry",
+                "--endpoint",
+                "https://127.0.0.1:9443",
+                "--require-signed-answers",
+            ],
+        )
+        .contains("signed answers required")
+    );
+    assert!(
+        cli.ok(operator, &["registry", "routes"])
+            .contains("be.test.civil-registry\thttps://127.0.0.1:9443\tsigned-answers-required")
     );
 
     // Purposes are registered codes: an unregistered one cannot be granted.

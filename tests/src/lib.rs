@@ -14,7 +14,8 @@ use std::time::Duration;
 use kruispunt_adapter::identity::{AgencyId, Role};
 use kruispunt_adapter::tls::MutualTlsServer;
 use kruispunt_adapter::{
-    AdapterLimits, AuthenticSource, ServedDataType, SourceError, SourceRequest, serve,
+    AdapterLimits, AnswerSigning, AuthenticSource, ServedDataType, SourceError, SourceRequest,
+    serve,
 };
 use kruispunt_broker::broker::Broker;
 use kruispunt_broker::config::{BrokerConfig, TlsPaths};
@@ -77,6 +78,8 @@ pub struct ExchangeBuilder {
     authorization: Option<proto::GrantAuthorizationRequest>,
     route_endpoint: Option<String>,
     clock: Option<TransferClock>,
+    answer_signing: AnswerSigning,
+    signed_answers_required: bool,
 }
 
 /// The authorization the fixture grants by default: the consumer may read whole person records
@@ -108,6 +111,8 @@ impl Default for ExchangeBuilder {
             authorization: Some(default_authorization()),
             route_endpoint: None,
             clock: None,
+            answer_signing: AnswerSigning::default(),
+            signed_answers_required: false,
         }
     }
 }
@@ -151,6 +156,18 @@ impl ExchangeBuilder {
         self
     }
 
+    /// Whether the SDK adapter signs its answers (it does by default).
+    pub fn answer_signing(mut self, answer_signing: AnswerSigning) -> Self {
+        self.answer_signing = answer_signing;
+        self
+    }
+
+    /// Whether the route requires signed answers (it does not by default).
+    pub fn signed_answers_required(mut self, required: bool) -> Self {
+        self.signed_answers_required = required;
+        self
+    }
+
     /// Starts with the synthetic civil registry as the adapter.
     pub async fn start(self) -> TestExchange {
         let population = SyntheticCivilRegistry::generate(POPULATION_SEED, POPULATION);
@@ -164,6 +181,39 @@ impl ExchangeBuilder {
         self,
         source: S,
         adapter_agency: &str,
+    ) -> TestExchange {
+        let limits = AdapterLimits {
+            answer_signing: self.answer_signing,
+            ..AdapterLimits::default()
+        };
+        self.start_serving(adapter_agency, move |adapter| {
+            let counting = CountingSource {
+                inner: source,
+                calls: adapter.calls,
+            };
+            let tls = MutualTlsServer::new(&adapter.certificate.tls_material().unwrap()).unwrap();
+            tokio::spawn(serve(
+                counting,
+                AgencyId::parse(adapter.agency).unwrap(),
+                adapter.listener,
+                tls,
+                limits,
+                async {
+                    let _ = adapter.stopped.await;
+                },
+            ));
+        })
+        .await
+    }
+
+    /// Starts with an adapter of the test's own making: `spawn` gets the listener, the
+    /// adapter's certificate (naming `adapter_agency`), the PKI, and the signal to stop on, and
+    /// spawns the server (e.g. a wrapper around the SDK's `AdapterService` that tampers with
+    /// its answers, served by [`serve_adapter_service`]).
+    pub async fn start_serving(
+        self,
+        adapter_agency: &str,
+        spawn: impl FnOnce(AdapterToServe<'_>),
     ) -> TestExchange {
         let directory = tempfile::tempdir().unwrap();
         let pki = DevelopmentPki::at(directory.path().join("pki"));
@@ -181,25 +231,17 @@ impl ExchangeBuilder {
         }
 
         let adapter_calls = Arc::new(AtomicUsize::new(0));
-        let counting = CountingSource {
-            inner: source,
-            calls: adapter_calls.clone(),
-        };
         let adapter_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let adapter_address = adapter_listener.local_addr().unwrap();
         let (stop_adapter, adapter_stopped) = oneshot::channel::<()>();
-        let adapter_tls =
-            MutualTlsServer::new(&adapter_certificate.tls_material().unwrap()).unwrap();
-        tokio::spawn(serve(
-            counting,
-            AgencyId::parse(adapter_agency).unwrap(),
-            adapter_listener,
-            adapter_tls,
-            AdapterLimits::default(),
-            async {
-                let _ = adapter_stopped.await;
-            },
-        ));
+        spawn(AdapterToServe {
+            agency: adapter_agency,
+            listener: adapter_listener,
+            certificate: &adapter_certificate,
+            pki: &pki,
+            calls: adapter_calls.clone(),
+            stopped: adapter_stopped,
+        });
 
         let database = TestDatabase::create(&self.backend, directory.path())
             .await
@@ -251,6 +293,7 @@ impl ExchangeBuilder {
                     endpoint: self
                         .route_endpoint
                         .unwrap_or_else(|| format!("https://127.0.0.1:{}", adapter_address.port())),
+                    signed_answers_required: self.signed_answers_required,
                 }),
             })
             .await
@@ -267,6 +310,53 @@ impl ExchangeBuilder {
         }
         exchange
     }
+}
+
+/// What a test's own adapter gets to serve with ([`ExchangeBuilder::start_serving`]).
+pub struct AdapterToServe<'a> {
+    /// The agency its certificate names.
+    pub agency: &'a str,
+    /// The listener the route points at.
+    pub listener: TcpListener,
+    /// Its certificate (issued with the provider role).
+    pub certificate: &'a IssuedCertificate,
+    /// The exchange's PKI, to issue other certificates (e.g. a key that is not the adapter's).
+    pub pki: &'a DevelopmentPki,
+    /// The counter behind [`TestExchange::adapter_calls`]; the SDK adapter counts its source's
+    /// calls there.
+    pub calls: Arc<AtomicUsize>,
+    /// Completes when the exchange stops.
+    pub stopped: oneshot::Receiver<()>,
+}
+
+/// Serves `service` (an implementation of the generated `Adapter` service) as an adapter would:
+/// mutual TLS with `certificate`, the SDK's authentication layer, until `stopped`.
+pub fn serve_adapter_service<A: proto::adapter_server::Adapter>(
+    service: A,
+    listener: TcpListener,
+    certificate: &IssuedCertificate,
+    stopped: oneshot::Receiver<()>,
+) {
+    let tls = MutualTlsServer::new(&certificate.tls_material().unwrap()).unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(kruispunt_adapter::auth::GateLayer::new(
+                kruispunt_adapter::auth::AuthenticatePeer,
+            ))
+            .add_service(proto::adapter_server::AdapterServer::new(service))
+            .serve_with_incoming_shutdown(tls.incoming(listener), async {
+                let _ = stopped.await;
+            }),
+    );
+}
+
+/// The DER of the certificate in the PEM file `path` (its first).
+pub fn certificate_der(path: &std::path::Path) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject as _;
+    rustls_pki_types::CertificateDer::from_pem_file(path)
+        .unwrap()
+        .as_ref()
+        .to_vec()
 }
 
 fn issue(pki: &DevelopmentPki, agency: &str, roles: &[Role]) -> IssuedCertificate {
@@ -321,6 +411,28 @@ impl TestExchange {
             tls = tls.identity(identity);
         }
         Channel::from_shared(self.broker_endpoint())
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// A channel straight to the adapter (not through the broker), presenting `agency`'s
+    /// certificate, as the broker's own hop does.
+    pub async fn adapter_channel_as(&self, agency: &str) -> Channel {
+        let directory = self.directory.path().join("pki");
+        let identity = Identity::from_pem(
+            std::fs::read(directory.join(format!("{agency}.pem"))).unwrap(),
+            std::fs::read(directory.join(format!("{agency}-key.pem"))).unwrap(),
+        );
+        let ca = std::fs::read(self.pki.ca_cert_path()).unwrap();
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(ca))
+            .domain_name("localhost")
+            .identity(identity);
+        Channel::from_shared(format!("https://localhost:{}", self.adapter_address.port()))
             .unwrap()
             .tls_config(tls)
             .unwrap()
@@ -406,6 +518,18 @@ impl TestExchange {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("no checkpoint covering {size} entries within 10 s");
+    }
+
+    /// The DER certificate the adapter was started with (naming [`PROVIDER`] unless the test
+    /// chose another agency).
+    pub fn adapter_certificate_der(&self, adapter_agency: &str) -> Vec<u8> {
+        certificate_der(
+            &self
+                .directory
+                .path()
+                .join("pki")
+                .join(format!("{adapter_agency}.pem")),
+        )
     }
 
     pub fn adapter_calls(&self) -> usize {

@@ -26,6 +26,7 @@ async fn a_request_routed_to_an_adapter_that_does_not_serve_its_data_type_is_led
     operator
         .set_route(proto::SetRouteRequest {
             route: Some(proto::Route {
+                signed_answers_required: false,
                 data_type: ADDRESS_DATA_TYPE.to_owned(),
                 provider: PROVIDER.to_owned(),
                 endpoint: format!("https://127.0.0.1:{}", exchange.adapter_address.port()),

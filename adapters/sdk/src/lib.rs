@@ -7,8 +7,10 @@
 //! The crate is also the home of what both ends of the broker ↔ adapter hop share, so the broker
 //! depends on it: [`tls`] (rustls configuration, deferred client-certificate verdicts, identity
 //! pinning), [`identity`] (agency ids and roles in certificates), [`auth`] (the authentication
-//! tower layer) and [`subject`] (national register and enterprise numbers).
+//! tower layer), [`subject`] (national register and enterprise numbers) and
+//! [`answer_signature`] (signing answers, and checking their signatures).
 
+pub mod answer_signature;
 pub mod auth;
 pub mod grpc_support;
 pub mod identity;
@@ -17,5 +19,5 @@ mod source;
 pub mod subject;
 pub mod tls;
 
-pub use server::{AdapterLimits, AdapterService, ServeError, serve};
+pub use server::{AdapterLimits, AdapterService, AnswerSigning, ServeError, serve};
 pub use source::{AuthenticSource, ServedDataType, SourceError, SourceRequest};

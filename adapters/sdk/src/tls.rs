@@ -32,6 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 use tonic::transport::{Channel, Endpoint, Uri};
 
+use crate::answer_signature::{AnswerSignatureError, AnswerSigner};
 use crate::identity::{AgencyId, AgencyIdentity};
 
 /// A handshake that has not finished by then is dropped, so idle sockets cannot pile up.
@@ -67,6 +68,17 @@ pub enum TlsError {
         /// What is wrong with it.
         detail: String,
     },
+}
+
+/// Why an answer signer could not be made from TLS material.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerSigningSetupError {
+    /// The PEM material could not be read.
+    #[error(transparent)]
+    Material(#[from] TlsError),
+    /// The certificate or key cannot sign answers.
+    #[error(transparent)]
+    Key(#[from] AnswerSignatureError),
 }
 
 /// PEM-encoded TLS material of one agency (or of the broker): its trust anchors, its
@@ -114,6 +126,16 @@ impl TlsMaterial {
             what: "private key",
             detail: error.to_string(),
         })
+    }
+
+    /// A signer of answers with the own certificate's key (the leaf of the chain, and the
+    /// private key, which must be PKCS#8).
+    pub fn answer_signer(&self) -> Result<AnswerSigner, AnswerSigningSetupError> {
+        let chain = self.certificate_chain()?;
+        let leaf = chain
+            .first()
+            .ok_or(TlsError::NoCertificate("certificate chain"))?;
+        Ok(AnswerSigner::new(leaf, &self.private_key()?)?)
     }
 
     /// The identity in the own certificate.
@@ -219,6 +241,8 @@ impl ClientCertVerifier for DeferredClientCertVerifier {
 pub struct MutualTlsServer {
     acceptor: TlsAcceptor,
     webpki: Arc<dyn ClientCertVerifier>,
+    /// The material the server was built from, for [`Self::answer_signer`].
+    material: Arc<TlsMaterial>,
 }
 
 impl MutualTlsServer {
@@ -243,7 +267,14 @@ impl MutualTlsServer {
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             webpki,
+            material: Arc::new(material.clone()),
         })
+    }
+
+    /// A signer of answers with the key of the certificate this server presents (what an
+    /// adapter signs its answers with, see [`crate::answer_signature`]).
+    pub fn answer_signer(&self) -> Result<AnswerSigner, AnswerSigningSetupError> {
+        self.material.answer_signer()
     }
 
     /// Turns a listener into a stream of authenticated-or-not TLS connections for
@@ -407,6 +438,20 @@ impl MutualTlsClient {
         expected_server_agency: Option<AgencyId>,
         connect_timeout: Duration,
     ) -> Result<Channel, TlsError> {
+        self.channel_recording_server_certificate(endpoint, expected_server_agency, connect_timeout)
+            .map(|(channel, _)| channel)
+    }
+
+    /// [`Self::channel`], and the certificate the server presented on the channel's current
+    /// connection: its end-entity DER, recorded once the chain verified and the agency pin (if
+    /// any) held, replaced when the channel reconnects. The broker checks answer signatures
+    /// against it.
+    pub fn channel_recording_server_certificate(
+        &self,
+        endpoint: &str,
+        expected_server_agency: Option<AgencyId>,
+        connect_timeout: Duration,
+    ) -> Result<(Channel, PresentedServerCertificate), TlsError> {
         let invalid = |detail: &str| TlsError::Endpoint {
             endpoint: endpoint.to_owned(),
             detail: detail.to_owned(),
@@ -439,23 +484,66 @@ impl MutualTlsClient {
         let endpoint = Endpoint::from(plain_uri)
             .connect_timeout(connect_timeout)
             .tcp_nodelay(true);
-        Ok(
-            endpoint.connect_with_connector_lazy(tower::service_fn(move |_: Uri| {
-                let connector = connector.clone();
-                let server_name = server_name.clone();
-                let host = host.clone();
-                let expected = expected.clone();
-                async move {
-                    let tcp = TcpStream::connect((host.as_str(), port)).await?;
-                    tcp.set_nodelay(true)?;
-                    let stream = connector.connect(server_name, tcp).await?;
-                    if let Some(expected) = expected {
-                        check_server_agency(&stream, &expected)?;
-                    }
-                    Ok::<_, io::Error>(hyper_util::rt::TokioIo::new(stream))
+        let presented = PresentedServerCertificate::default();
+        let recorder = presented.clone();
+        let channel = endpoint.connect_with_connector_lazy(tower::service_fn(move |_: Uri| {
+            let connector = connector.clone();
+            let server_name = server_name.clone();
+            let host = host.clone();
+            let expected = expected.clone();
+            let recorder = recorder.clone();
+            async move {
+                let tcp = TcpStream::connect((host.as_str(), port)).await?;
+                tcp.set_nodelay(true)?;
+                let stream = connector.connect(server_name, tcp).await?;
+                if let Some(expected) = expected {
+                    check_server_agency(&stream, &expected)?;
                 }
-            })),
-        )
+                recorder.record(&stream);
+                Ok::<_, io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }));
+        Ok((channel, presented))
+    }
+}
+
+/// The end-entity certificate a server presented on a channel's current connection (see
+/// [`MutualTlsClient::channel_recording_server_certificate`]); none before the first
+/// connection. Cheap to clone; clones share the record.
+#[derive(Clone, Default)]
+pub struct PresentedServerCertificate {
+    der: Arc<std::sync::RwLock<Option<Arc<[u8]>>>>,
+}
+
+impl PresentedServerCertificate {
+    /// The DER of the certificate, once a connection was made.
+    pub fn der(&self) -> Option<Arc<[u8]>> {
+        self.der
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record(&self, stream: &tokio_rustls::client::TlsStream<TcpStream>) {
+        let leaf = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|leaf| Arc::<[u8]>::from(leaf.as_ref()));
+        *self
+            .der
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = leaf;
+    }
+}
+
+impl std::fmt::Debug for PresentedServerCertificate {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PresentedServerCertificate")
+            .field("recorded", &self.der().is_some())
+            .finish()
     }
 }
 

@@ -6,7 +6,7 @@ use kruispunt_adapter::auth::require_role;
 use kruispunt_adapter::identity::Role;
 use kruispunt_adapter::subject::parse_subject;
 use kruispunt_proto::v1::exchange_server::Exchange;
-use kruispunt_proto::v1::{FetchRequest, FetchResponse};
+use kruispunt_proto::v1::{AnswerSignature, FetchRequest, FetchResponse};
 use tonic::{Request, Response, Status};
 
 use super::status::{audit_receipt, invalid_argument};
@@ -93,10 +93,22 @@ impl Exchange for ExchangeService {
             consent_id: request.consent_id,
         };
         let delivery = self.pipeline.fetch(command).await?;
+        let source = delivery.source_answer;
         Ok(Response::new(FetchResponse {
             payload_json: delivery.payload_json,
             provider: delivery.provider,
             receipt: Some(audit_receipt(delivery.receipt)),
+            source_signature: source.signature.map(|signature| AnswerSignature {
+                signed_at_micros: signature.signed_at_micros,
+                algorithm: signature.algorithm,
+                signature: signature.signature,
+            }),
+            source_payload_sha256: source
+                .payload_sha256
+                .map(|digest| digest.to_vec())
+                .unwrap_or_default(),
+            source_certificate_der: source.certificate_der.unwrap_or_default(),
+            transfer_id: source.transfer_id.to_vec(),
         }))
     }
 }

@@ -135,6 +135,7 @@ fn route_message(route: Route) -> proto::Route {
         data_type: route.data_type,
         provider: route.provider.to_string(),
         endpoint: route.endpoint,
+        signed_answers_required: route.signed_answers_required,
     }
 }
 
@@ -217,6 +218,7 @@ impl Registry for RegistryService {
             data_type: route.data_type,
             provider: agency_id("provider", &route.provider)?,
             endpoint: route.endpoint,
+            signed_answers_required: route.signed_answers_required,
         };
         // Check the endpoint (and build the clients) before storing anything; change the
         // routing table only once the database holds the route.

@@ -34,6 +34,8 @@ impl From<FetchRefusal> for Status {
             | FetchRefusal::PseudonymSecretUnavailable(_) => Status::unavailable(message),
             FetchRefusal::ProviderDeadline { .. } => Status::deadline_exceeded(message),
             FetchRefusal::InvalidPayload { .. }
+            | FetchRefusal::UnsignedAnswer { .. }
+            | FetchRefusal::InvalidSignature { .. }
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Status::internal(message),
         }

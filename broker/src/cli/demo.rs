@@ -428,6 +428,8 @@ async fn register_demo_registry(
                 data_type: PERSON_DATA_TYPE.to_owned(),
                 provider: CIVIL_REGISTRY_AGENCY.to_owned(),
                 endpoint: format!("https://{adapter_address}"),
+                // The example civil registry signs its answers (the SDK does by default).
+                signed_answers_required: true,
             }),
         })
         .await?;

@@ -36,6 +36,9 @@ pub(crate) enum RegistryCommand {
         /// e.g. https://127.0.0.1:9443
         #[arg(long)]
         endpoint: String,
+        /// Refuse answers the adapter did not sign (ledgered as refused.unsigned_answer).
+        #[arg(long)]
+        require_signed_answers: bool,
     },
     /// List routes.
     Routes,
@@ -197,6 +200,7 @@ pub(crate) async fn run(
             data_type,
             provider,
             endpoint,
+            require_signed_answers,
         } => {
             let route = registry
                 .set_route(proto::SetRouteRequest {
@@ -204,13 +208,17 @@ pub(crate) async fn run(
                         data_type,
                         provider,
                         endpoint,
+                        signed_answers_required: require_signed_answers,
                     }),
                 })
                 .await?
                 .into_inner();
             println!(
-                "route {} -> {} at {}",
-                route.data_type, route.provider, route.endpoint
+                "route {} -> {} at {}{}",
+                route.data_type,
+                route.provider,
+                route.endpoint,
+                signed_answers_note(route.signed_answers_required)
             );
         }
         RegistryCommand::Routes => {
@@ -221,8 +229,15 @@ pub(crate) async fn run(
                 .routes
             {
                 println!(
-                    "{}\t{}\t{}",
-                    route.data_type, route.provider, route.endpoint
+                    "{}\t{}\t{}\t{}",
+                    route.data_type,
+                    route.provider,
+                    route.endpoint,
+                    if route.signed_answers_required {
+                        "signed-answers-required"
+                    } else {
+                        "signed-answers-optional"
+                    }
                 );
             }
         }
@@ -297,4 +312,13 @@ pub(crate) async fn run(
         }
     }
     Ok(())
+}
+
+/// How `set-route` says whether the route requires signed answers.
+fn signed_answers_note(required: bool) -> &'static str {
+    if required {
+        ", signed answers required"
+    } else {
+        ""
+    }
 }

@@ -102,12 +102,16 @@ impl RegistryStore {
     /// Sets (inserts or replaces) the route of a data type.
     pub async fn upsert_route(&self, route: &Route) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO routes (data_type, provider, endpoint) VALUES ($1, $2, $3)
-             ON CONFLICT (data_type) DO UPDATE SET provider = excluded.provider, endpoint = excluded.endpoint",
+            "INSERT INTO routes (data_type, provider, endpoint, signed_answers_required)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (data_type) DO UPDATE SET provider = excluded.provider,
+                 endpoint = excluded.endpoint,
+                 signed_answers_required = excluded.signed_answers_required",
         )
         .bind(&route.data_type)
         .bind(route.provider.as_str())
         .bind(&route.endpoint)
+        .bind(i64::from(route.signed_answers_required))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -116,7 +120,7 @@ impl RegistryStore {
     /// All routes, by data type.
     pub async fn routes(&self) -> Result<Vec<Route>, StoreError> {
         let rows =
-            sqlx::query("SELECT data_type, provider, endpoint FROM routes ORDER BY data_type")
+            sqlx::query("SELECT data_type, provider, endpoint, signed_answers_required FROM routes ORDER BY data_type")
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter()
@@ -125,6 +129,7 @@ impl RegistryStore {
                     data_type: row.try_get("data_type")?,
                     provider: agency_id_from_column(row.try_get("provider")?)?,
                     endpoint: row.try_get("endpoint")?,
+                    signed_answers_required: row.try_get::<i64, _>("signed_answers_required")? != 0,
                 })
             })
             .collect()

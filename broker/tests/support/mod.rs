@@ -218,6 +218,7 @@ impl Deployment {
         registry
             .set_route(proto::SetRouteRequest {
                 route: Some(proto::Route {
+                    signed_answers_required: false,
                     data_type: PERSON_DATA_TYPE.to_owned(),
                     provider: PROVIDER.to_owned(),
                     endpoint: format!("https://127.0.0.1:{}", self.adapter_port),

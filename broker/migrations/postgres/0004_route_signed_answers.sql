@@ -1,0 +1,5 @@
+-- Signed answers: a route may require that the adapter signs its answers (docs/ledger.md,
+-- "Signed answers"). When set, an unsigned answer is refused (refused.unsigned_answer); an
+-- invalid signature is refused whatever the route says. Existing routes do not require it.
+ALTER TABLE routes ADD COLUMN signed_answers_required BIGINT NOT NULL DEFAULT 0
+    CHECK (signed_answers_required IN (0, 1));
