@@ -211,6 +211,8 @@ struct TransferFacts<'a> {
     /// force or not). A quoted id that is not is caller text, and is not recorded.
     consent_relied_on: Option<String>,
     provider: String,
+    /// The governance sequence of the registry view step 3 decided under (0 before step 3).
+    rules_version: u64,
 }
 
 impl Pipeline {
@@ -224,6 +226,7 @@ impl Pipeline {
             authorization: None,
             consent_relied_on: None,
             provider: String::new(),
+            rules_version: 0,
         };
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
@@ -277,7 +280,9 @@ impl Pipeline {
     ) -> Result<Vec<u8>, FetchRefusal> {
         let command = facts.command;
         let now = now_unix_seconds();
-        let authorization = facts.authorization.insert(self.authorize(command, now)?);
+        let authorization = facts
+            .authorization
+            .insert(self.authorize(command, now, &mut facts.rules_version)?);
         self.check_repertory(command, authorization, &facts.subject_pseudonym, now)
             .await?;
         self.check_consent(
@@ -295,11 +300,20 @@ impl Pipeline {
     }
 
     /// Step 3: an authorization in force for consumer × data type × purpose; deny by default.
-    fn authorize(&self, command: &FetchCommand, now: i64) -> Result<Authorization, FetchRefusal> {
+    /// The rules version of the registry view it decided under goes into `rules_version`, for
+    /// the ledger entry (granted or refused).
+    fn authorize(
+        &self,
+        command: &FetchCommand,
+        now: i64,
+        rules_version: &mut u64,
+    ) -> Result<Authorization, FetchRefusal> {
         let consumer = command.consumer.agency_id().as_str();
-        self.registry_index
-            .in_force(consumer, &command.data_type.id, &command.purpose, now)
-            .ok_or_else(|| FetchRefusal::NoAuthorization {
+        let (authorization, decided_under) =
+            self.registry_index
+                .decide(consumer, &command.data_type.id, &command.purpose, now);
+        *rules_version = decided_under;
+        authorization.ok_or_else(|| FetchRefusal::NoAuthorization {
                 consumer: consumer.to_owned(),
                 data_type: command.data_type.id.clone(),
                 purpose: command.purpose.clone(),
@@ -514,7 +528,7 @@ impl Pipeline {
             legal_basis,
             legal_basis_ref,
             consent_id: facts.consent_relied_on.clone().unwrap_or_default(),
-            rules_version: 0,
+            rules_version: facts.rules_version,
             pseudonym_epoch: 0,
             subject_pseudonym: facts.subject_pseudonym,
             payload_sha256: payload.map(payload_digest),

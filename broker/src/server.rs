@@ -73,12 +73,14 @@ async fn serve(
         broker.database.repertory(),
         broker.pipeline.pseudonymizer.clone(),
         broker.adapters.clone(),
+        broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let consent = ConsentServer::new(ConsentService::new(
         broker.catalog.clone(),
         broker.database.consents(),
         broker.pipeline.pseudonymizer.clone(),
+        broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let audit = AuditServer::new(AuditService::new(

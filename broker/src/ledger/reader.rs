@@ -250,6 +250,11 @@ impl LedgerReader {
         rows.iter().map(stored_entry).collect()
     }
 
+    /// The pool it reads through (the ledger's own waits use it too).
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Whether the rule change numbered `sequence` is in the tree.
     pub async fn has_governance_entry(&self, sequence: u64) -> Result<bool, LedgerError> {
         let row = sqlx::query(

@@ -15,6 +15,7 @@
 //! gives the same guarantee with its defaults (`fsync = on`, `synchronous_commit = on`).
 
 mod consent;
+mod governance;
 mod registry;
 mod repertory;
 pub(crate) mod statement;
@@ -27,8 +28,9 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 use tokio::task::JoinHandle;
 
 pub use consent::ConsentStore;
-pub use registry::RegistryStore;
-pub use repertory::RepertoryStore;
+pub use governance::{BaselineChange, GovernanceStore, RuleChange};
+pub use registry::{RegistrySnapshot, RegistryStore};
+pub use repertory::{RepertoryStore, StoredSubjectRegistration};
 
 /// Which database engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +328,11 @@ impl Database {
     /// The consents.
     pub fn consents(&self) -> ConsentStore {
         ConsentStore::new(self.pool.clone())
+    }
+
+    /// The rule changes' transactions (`governance_state`, `governance_outbox`).
+    pub fn governance(&self) -> GovernanceStore {
+        GovernanceStore::new(self.pool.clone())
     }
 
     /// The registry tables.

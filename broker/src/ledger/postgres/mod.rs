@@ -20,13 +20,22 @@ pub use sequencer::{ELECTION_INTERVAL, SEQUENCER_APPLICATION_NAME};
 const GOVERNANCE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Waits until the rule change numbered `sequence` is in `ledger_entries`, at most as long as
-/// a transfer waits for its entry ([`queue::SEQUENCING_TIMEOUT`]). The change's transaction
-/// notified the sequencer at commit; the sequencer drains the outbox in its next batch.
+/// a transfer waits for its entry ([`queue::SEQUENCING_TIMEOUT`]), after waking the sequencer,
+/// which drains the outbox in its next batch.
 pub(super) async fn await_governance_entry(
     reader: &LedgerReader,
     sequence: u64,
 ) -> Result<(), LedgerError> {
     let started = std::time::Instant::now();
+    // Wake the sequencer now rather than at its next idle poll; a lost notification only costs
+    // that poll.
+    if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+        .bind(queue::QUEUED_CHANNEL)
+        .execute(reader.pool())
+        .await
+    {
+        tracing::debug!(error = %ErrorChain(&error), "cannot notify the ledger sequencer");
+    }
     loop {
         if reader.has_governance_entry(sequence).await? {
             return Ok(());
