@@ -16,10 +16,11 @@
 //! # The canonical form of a record
 //!
 //! The key fields in the order of docs/ledger.md, then the record's other fields in the order
-//! below, each field as two strings, its name and its value. A string here is a `u32`
-//! big-endian byte length followed by that many bytes of UTF-8 (a record's free text can be
-//! longer than the `u16`-prefixed strings of an entry allow). The `record_digest` is the SHA-256
-//! of those bytes: whoever is shown the record recomputes it and compares.
+//! below, each field as two strings, its name and its value, encoded as entries encode strings
+//! (docs/ledger.md, "Encoding"): a `u16` big-endian byte length followed by that many bytes of
+//! UTF-8, a longer text cut at a character boundary (no field the broker accepts comes near
+//! 65,535 bytes). The `record_digest` is the SHA-256 of those bytes: whoever is shown the record
+//! recomputes it and compares.
 //!
 //! The other fields, by change, in this order:
 //!
@@ -102,6 +103,18 @@ fn sorted_list(values: &[String]) -> String {
     sorted.sort_unstable();
     sorted.dedup();
     sorted.join(",")
+}
+
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends at a character boundary.
+fn cut_at_char_boundary(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 impl GovernanceRecord {
@@ -327,13 +340,13 @@ impl GovernanceRecord {
     }
 
     /// The canonical form (see the module documentation): key fields, then other fields, each
-    /// as two `u32`-length-prefixed strings.
+    /// as two strings in the entries' string encoding.
     pub fn canonical_form(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for (name, value) in self.key_fields.iter().chain(&self.other_fields) {
             for text in [name, value] {
-                // Request limits keep every field far below 4 GiB.
-                let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
+                let text = cut_at_char_boundary(text, usize::from(u16::MAX));
+                let length = u16::try_from(text.len()).unwrap_or(u16::MAX);
                 bytes.extend_from_slice(&length.to_be_bytes());
                 bytes.extend_from_slice(text.as_bytes());
             }
@@ -541,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn the_canonical_form_is_key_fields_then_other_fields_as_length_prefixed_strings() {
+    fn the_canonical_form_is_key_fields_then_other_fields_as_entry_strings() {
         let record = GovernanceRecord::purpose_registered(&Purpose {
             code: PurposeCode::parse("demo").unwrap(),
             description: "Té".to_owned(),
@@ -549,7 +562,7 @@ mod tests {
         });
         let mut expected = Vec::new();
         for text in ["purpose", "demo", "description", "Té", "registered_at", "7"] {
-            expected.extend_from_slice(&u32::try_from(text.len()).unwrap().to_be_bytes());
+            expected.extend_from_slice(&u16::try_from(text.len()).unwrap().to_be_bytes());
             expected.extend_from_slice(text.as_bytes());
         }
         assert_eq!(record.canonical_form(), expected);
@@ -560,5 +573,20 @@ mod tests {
             record.record_digest(),
             "the free text is in the digest"
         );
+    }
+
+    #[test]
+    fn an_overlong_text_is_cut_at_a_character_boundary_as_in_entries() {
+        let long = "é".repeat(40_000);
+        let record = GovernanceRecord::purpose_registered(&Purpose {
+            code: PurposeCode::parse("demo").unwrap(),
+            description: long,
+            registered_at: 7,
+        });
+        let form = record.canonical_form();
+        // "purpose", "demo", "description", then the cut description: 32,767 two-byte
+        // characters.
+        let offset = (2 + 7) + (2 + 4) + (2 + 11);
+        assert_eq!(&form[offset..offset + 2], &65_534_u16.to_be_bytes());
     }
 }

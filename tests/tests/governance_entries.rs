@@ -59,12 +59,12 @@ async fn the_one_new_entry(exchange: &TestExchange, count: &mut usize) -> Govern
     entries.last().unwrap().clone()
 }
 
-/// The canonical form of a record: each (name, value) as two u32-length-prefixed strings.
+/// The canonical form of a record: each (name, value) as two u16-length-prefixed strings.
 fn canonical(fields: &[(&str, &str)]) -> Vec<u8> {
     let mut bytes = Vec::new();
     for (name, value) in fields {
         for text in [name, value] {
-            bytes.extend_from_slice(&u32::try_from(text.len()).unwrap().to_be_bytes());
+            bytes.extend_from_slice(&u16::try_from(text.len()).unwrap().to_be_bytes());
             bytes.extend_from_slice(text.as_bytes());
         }
     }
