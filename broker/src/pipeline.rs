@@ -280,9 +280,10 @@ impl Pipeline {
     ) -> Result<Vec<u8>, FetchRefusal> {
         let command = facts.command;
         let now = now_unix_seconds();
-        let authorization = facts
-            .authorization
-            .insert(self.authorize(command, now, &mut facts.rules_version)?);
+        let authorization =
+            facts
+                .authorization
+                .insert(self.authorize(command, now, &mut facts.rules_version)?);
         self.check_repertory(command, authorization, &facts.subject_pseudonym, now)
             .await?;
         self.check_consent(
@@ -314,10 +315,10 @@ impl Pipeline {
                 .decide(consumer, &command.data_type.id, &command.purpose, now);
         *rules_version = decided_under;
         authorization.ok_or_else(|| FetchRefusal::NoAuthorization {
-                consumer: consumer.to_owned(),
-                data_type: command.data_type.id.clone(),
-                purpose: command.purpose.clone(),
-            })
+            consumer: consumer.to_owned(),
+            data_type: command.data_type.id.clone(),
+            purpose: command.purpose.clone(),
+        })
     }
 
     /// Step 4: the subject is in the consumer's client list, when the authorization demands it.

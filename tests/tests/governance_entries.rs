@@ -12,9 +12,9 @@
 use std::process::Command;
 
 use kruispunt_e2e::{
-    AUDITOR, Backend, CONSUMER, LEGAL_BASIS, OPERATOR, Outcome, PERSON_DATA_TYPE, PORTAL,
-    PROVIDER, PURPOSE, PURPOSE_DESCRIPTION, TestExchange, backend_test, consent_from,
-    default_authorization, insz, kruispunt_binary, now, person_request,
+    AUDITOR, Backend, CONSUMER, LEGAL_BASIS, OPERATOR, Outcome, PERSON_DATA_TYPE, PORTAL, PROVIDER,
+    PURPOSE, PURPOSE_DESCRIPTION, TestExchange, backend_test, consent_from, default_authorization,
+    insz, kruispunt_binary, now, person_request,
 };
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::audit_client::AuditClient;
@@ -54,7 +54,11 @@ fn pseudonym_hex(exchange: &TestExchange, insz: &str) -> String {
 /// The newest rule change, checking that exactly one was added since `count` entries.
 async fn the_one_new_entry(exchange: &TestExchange, count: &mut usize) -> GovernanceEntry {
     let entries = exchange.governance_entries().await;
-    assert_eq!(entries.len(), *count + 1, "exactly one new governance entry");
+    assert_eq!(
+        entries.len(),
+        *count + 1,
+        "exactly one new governance entry"
+    );
     *count += 1;
     entries.last().unwrap().clone()
 }
@@ -240,7 +244,10 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
         ]
     );
     let encoded = String::from_utf8_lossy(&entry.encode()).into_owned();
-    assert!(!encoded.contains(LEGAL_BASIS), "the legal basis is free text");
+    assert!(
+        !encoded.contains(LEGAL_BASIS),
+        "the legal basis is free text"
+    );
 
     operator
         .revoke_authorization(proto::RevokeAuthorizationRequest {
@@ -348,7 +355,10 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
 
     let entries = exchange.governance_entries().await;
     assert_eq!(
-        entries.iter().map(|entry| entry.sequence).collect::<Vec<_>>(),
+        entries
+            .iter()
+            .map(|entry| entry.sequence)
+            .collect::<Vec<_>>(),
         (1..=u64::try_from(entries.len()).unwrap()).collect::<Vec<_>>(),
         "sequences run 1, 2, 3, ... in ledger order"
     );
@@ -540,9 +550,7 @@ async fn a_transfer_records_the_rules_version_it_was_decided_under(backend: Back
             .governance_entries()
             .await
             .into_iter()
-            .any(|entry| {
-                entry.sequence == row.entry.rules_version && entry.leaf_index < row.index
-            });
+            .any(|entry| entry.sequence == row.entry.rules_version && entry.leaf_index < row.index);
         assert!(before_it, "rules version {}", row.entry.rules_version);
     }
     ledger_verify_accepts(&exchange).await;

@@ -193,11 +193,7 @@ async fn stopping_the_server_stops_the_broker_and_keeps_every_receipt(backend: B
     let rows = exchange.ledger_leaf_hashes().await;
     for receipt in &receipts {
         let leaf_hash = &rows[usize::try_from(receipt.index).unwrap()];
-        assert_eq!(
-            leaf_hash, &receipt.leaf_hash,
-            "receipt {}",
-            receipt.index
-        );
+        assert_eq!(leaf_hash, &receipt.leaf_hash, "receipt {}", receipt.index);
     }
     let pool = exchange.database_pool().await;
     let newest: i64 = sqlx::query_scalar("SELECT MAX(tree_size) FROM ledger_checkpoints")

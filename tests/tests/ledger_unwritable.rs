@@ -22,10 +22,7 @@ async fn a_transfer_the_ledger_cannot_record_is_not_delivered() {
         .into_inner();
     // The fixture's rule changes come first.
     let rules = i64::try_from(exchange.governance_entries().await.len()).unwrap();
-    assert_eq!(
-        i64::try_from(first.receipt.unwrap().index).unwrap(),
-        rules
-    );
+    assert_eq!(i64::try_from(first.receipt.unwrap().index).unwrap(), rules);
 
     // Someone with database access occupies the index where the next entry must go.
     let taken = rules + 1;
@@ -69,7 +66,10 @@ async fn a_transfer_the_ledger_cannot_record_is_not_delivered() {
         .unwrap();
     // Every complete subtree of the tree of the entries before the foreign row.
     let complete_subtrees: i64 = (0..63).map(|level| taken >> level).sum();
-    assert_eq!(nodes, complete_subtrees, "only the tree before the failed batch");
+    assert_eq!(
+        nodes, complete_subtrees,
+        "only the tree before the failed batch"
+    );
     pool.close().await;
 
     // The writer is still running: it refuses each batch while the index is taken, with a typed

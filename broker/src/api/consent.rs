@@ -144,7 +144,10 @@ impl ConsentApi for ConsentService {
             .commit(
                 change,
                 keeper.agency_id().as_str(),
-                &GovernanceRecord::consent_revoked(&consent, pseudonym_epoch_of(&self.pseudonymizer)),
+                &GovernanceRecord::consent_revoked(
+                    &consent,
+                    pseudonym_epoch_of(&self.pseudonymizer),
+                ),
             )
             .await?;
         Ok(Response::new(consent_message(consent)))

@@ -13,7 +13,9 @@ use tonic::{Request, Response, Status};
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
-use crate::governance::{GovernanceError, GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of};
+use crate::governance::{
+    GovernanceError, GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of,
+};
 use crate::minimisation::FieldSet;
 use crate::registry::{
     Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route, SubjectRegistration,

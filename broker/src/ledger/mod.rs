@@ -276,9 +276,7 @@ impl Ledger {
                     .clone()
                     .ok_or(LedgerError::WriterStopped)?;
                 let (reply, drained) = oneshot::channel();
-                let sent = jobs
-                    .send(AppendJob::DrainGovernanceOutbox { reply })
-                    .await;
+                let sent = jobs.send(AppendJob::DrainGovernanceOutbox { reply }).await;
                 drop(jobs);
                 sent.map_err(|_| LedgerError::WriterStopped)?;
                 drained.await.map_err(|_| LedgerError::WriterStopped)??;

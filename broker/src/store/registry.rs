@@ -181,7 +181,9 @@ impl RegistryStore {
     }
 
     /// All routes, by data type, read through `connection`.
-    pub(crate) async fn routes_in(connection: &mut AnyConnection) -> Result<Vec<Route>, StoreError> {
+    pub(crate) async fn routes_in(
+        connection: &mut AnyConnection,
+    ) -> Result<Vec<Route>, StoreError> {
         let rows =
             sqlx::query("SELECT data_type, provider, endpoint FROM routes ORDER BY data_type")
                 .fetch_all(connection)

@@ -95,9 +95,11 @@ impl RepertoryStore {
                     registration: SubjectRegistration {
                         consumer: AgencyId::parse(&consumer)
                             .map_err(|error| StoreError::corrupt("registration consumer", error))?,
-                        subject_pseudonym: pseudonym.try_into().map_err(|_| StoreError::Corrupt {
-                            what: "registration subject pseudonym (not 32 bytes)".to_owned(),
-                            cause: None,
+                        subject_pseudonym: pseudonym.try_into().map_err(|_| {
+                            StoreError::Corrupt {
+                                what: "registration subject pseudonym (not 32 bytes)".to_owned(),
+                                cause: None,
+                            }
                         })?,
                         capacity: row.try_get("capacity")?,
                         valid_from: row.try_get("valid_from")?,

@@ -139,11 +139,10 @@ impl Sequencer {
                 .bind(i64::try_from(self.max_batch).unwrap_or(i64::MAX))
                 .fetch_all(&mut *transaction)
                 .await?;
-        let outbox = sqlx::query(
-            "SELECT outbox_id, entry FROM governance_outbox ORDER BY sequence",
-        )
-        .fetch_all(&mut *transaction)
-        .await?;
+        let outbox =
+            sqlx::query("SELECT outbox_id, entry FROM governance_outbox ORDER BY sequence")
+                .fetch_all(&mut *transaction)
+                .await?;
         if rows.is_empty() && outbox.is_empty() {
             return Ok(0);
         }
@@ -158,11 +157,11 @@ impl Sequencer {
         for row in &rows {
             queue_ids.push(row.try_get::<i64, _>("queue_id")?);
             let bytes: Vec<u8> = row.try_get("entry")?;
-            entries.push(LedgerRecord::Transfer(LedgerEntry::decode(&bytes).map_err(
-                |error| {
+            entries.push(LedgerRecord::Transfer(
+                LedgerEntry::decode(&bytes).map_err(|error| {
                     LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
-                },
-            )?));
+                })?,
+            ));
         }
         let batch = sequence(range, entries)?;
         write_sequenced(&mut transaction, &batch).await?;
