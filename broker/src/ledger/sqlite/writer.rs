@@ -103,14 +103,6 @@ impl Writer {
                 AppendJob::DrainGovernanceOutbox { reply } => drain_replies.push(reply),
             }
         }
-        let refuse = |error: LedgerError, replies: Vec<Reply>, drain_replies: Vec<DrainReply>| {
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-            for reply in drain_replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-        };
         let started = std::time::Instant::now();
         let written = self.write_in_transaction(entries);
         match written {
@@ -146,7 +138,12 @@ impl Writer {
             }
             Err(error) => {
                 tracing::error!(error = %ErrorChain(&error), transfers = replies.len(), "ledger commit failed; refusing the batch");
-                refuse(error, replies, drain_replies);
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                for reply in drain_replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
             }
         }
     }
