@@ -703,3 +703,56 @@ async fn a_database_from_before_rule_changes_gets_its_rules_in_force_as_a_baseli
     assert_eq!(page.transfers.len(), 1);
     assert_eq!(page.transfers[0].index, transfer.index);
 }
+
+/// SQLite only, like `ledger_unwritable.rs`: a foreign row where the next entry must go makes the
+/// group commit itself fail.
+#[tokio::test]
+async fn a_committed_change_whose_entry_cannot_reach_the_tree_is_unavailable_and_stays_queued() {
+    let exchange = TestExchange::start(Backend::Sqlite).await;
+    let (sequence_before, _) = governance_state(&exchange).await;
+    let pool = exchange.database_pool().await;
+    sqlx::query(
+        "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) \
+         VALUES ($1, x'00', x'00', 0, 'x', 'x', 'x', 'x', 'x', x'00')",
+    )
+    .bind(i64::try_from(exchange.ledger_size().await).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let status = exchange
+        .operator()
+        .await
+        .register_purpose(proto::RegisterPurposeRequest {
+            code: "stuck-purpose".to_owned(),
+            description: "Registered while the ledger cannot be written".to_owned(),
+        })
+        .await
+        .expect_err("the entry cannot reach the tree");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("is committed") && status.message().contains("will be sequenced"),
+        "{}",
+        status.message()
+    );
+    // The change itself is committed, with its entry waiting in the outbox.
+    let purposes = exchange
+        .operator()
+        .await
+        .list_purposes(proto::ListPurposesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .purposes;
+    assert!(
+        purposes
+            .iter()
+            .any(|purpose| purpose.code == "stuck-purpose")
+    );
+    assert_eq!(
+        governance_state(&exchange).await,
+        (sequence_before + 1, 1),
+        "the sequence is taken and the entry is queued for the ledger"
+    );
+}
