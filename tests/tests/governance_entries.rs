@@ -207,6 +207,14 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
     let entry = the_one_new_entry(&exchange, &mut count).await;
     assert_eq!(entry.change, GovernanceChange::AgencyRevoked);
     assert_eq!(key_fields(&entry), [("agency", NEW_AGENCY)]);
+    // Revoking again changes nothing, so records nothing.
+    operator
+        .revoke_agency(proto::RevokeAgencyRequest {
+            id: NEW_AGENCY.to_owned(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(exchange.governance_entries().await.len(), count);
 
     exchange.register_purpose("school-enrolment").await;
     let entry = the_one_new_entry(&exchange, &mut count).await;
@@ -266,6 +274,17 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
             ("purpose", "school-enrolment"),
         ]
     );
+    operator
+        .revoke_authorization(proto::RevokeAuthorizationRequest {
+            id: authorization.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange.governance_entries().await.len(),
+        count,
+        "a second revocation records nothing"
+    );
 
     let subject = exchange.known_subject(0);
     let pseudonym = pseudonym_hex(&exchange, &subject);
@@ -303,6 +322,17 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
     assert_eq!(
         key_fields(&entry),
         [("consent_id", consent.id.as_str()), ("consumer", CONSUMER)]
+    );
+    portal
+        .revoke_consent(proto::RevokeConsentRequest {
+            id: consent.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange.governance_entries().await.len(),
+        count,
+        "a second revocation records nothing"
     );
 
     let mut consumer_registry = RegistryClient::new(exchange.channel_as(CONSUMER).await);

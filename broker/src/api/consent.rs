@@ -136,21 +136,25 @@ impl ConsentApi for ConsentService {
         let id = request.into_inner().id;
         check_text("id", &id, 128, true).map_err(invalid_argument)?;
         let mut change = self.governance.begin().await?;
-        let consent = self
+        let revocation = self
             .store
             .revoke(change.connection(), &id, now_unix_seconds())
             .await?;
-        self.governance
-            .commit(
-                change,
-                keeper.agency_id().as_str(),
-                &GovernanceRecord::consent_revoked(
-                    &consent,
-                    pseudonym_epoch_of(&self.pseudonymizer),
-                ),
-            )
-            .await?;
-        Ok(Response::new(consent_message(consent)))
+        // Revoked before: nothing changed, nothing is recorded (dropping the change rolls it
+        // back, sequence included).
+        if revocation.newly_revoked {
+            self.governance
+                .commit(
+                    change,
+                    keeper.agency_id().as_str(),
+                    &GovernanceRecord::consent_revoked(
+                        &revocation.record,
+                        pseudonym_epoch_of(&self.pseudonymizer),
+                    ),
+                )
+                .await?;
+        }
+        Ok(Response::new(consent_message(revocation.record)))
     }
 
     async fn list_consents(

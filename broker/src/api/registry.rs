@@ -217,18 +217,22 @@ impl Registry for RegistryService {
         let actor = require_role(&request, Role::Operator)?;
         let id = agency_id("id", &request.into_inner().id)?;
         let mut change = self.governance.begin().await?;
-        let agency = self
+        let revocation = self
             .store
             .revoke_agency(change.connection(), id.as_str(), now_unix_seconds())
             .await?;
-        self.record(
-            change,
-            &actor,
-            &GovernanceRecord::agency_revoked(&agency),
-            true,
-        )
-        .await?;
-        Ok(Response::new(agency_message(agency)))
+        // Revoked before: nothing changed, nothing is recorded (dropping the change rolls it
+        // back, sequence included).
+        if revocation.newly_revoked {
+            self.record(
+                change,
+                &actor,
+                &GovernanceRecord::agency_revoked(&revocation.record),
+                true,
+            )
+            .await?;
+        }
+        Ok(Response::new(agency_message(revocation.record)))
     }
 
     async fn list_data_types(
@@ -422,18 +426,21 @@ impl Registry for RegistryService {
         let actor = require_role(&request, Role::Operator)?;
         let id = request.into_inner().id;
         let mut change = self.governance.begin().await?;
-        let authorization = self
+        let revocation = self
             .store
             .revoke_authorization(change.connection(), id, now_unix_seconds())
             .await?;
-        self.record(
-            change,
-            &actor,
-            &GovernanceRecord::authorization_revoked(&authorization),
-            true,
-        )
-        .await?;
-        Ok(Response::new(authorization_message(authorization)))
+        // Revoked before: nothing changed, nothing is recorded.
+        if revocation.newly_revoked {
+            self.record(
+                change,
+                &actor,
+                &GovernanceRecord::authorization_revoked(&revocation.record),
+                true,
+            )
+            .await?;
+        }
+        Ok(Response::new(authorization_message(revocation.record)))
     }
 
     async fn register_subject(

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::StoreError;
+use super::{Revocation, StoreError};
 use crate::registry::Consent;
 
 /// Reads and writes consents.
@@ -87,7 +87,9 @@ impl ConsentStore {
         connection: &mut AnyConnection,
         id: &str,
         now: i64,
-    ) -> Result<Consent, StoreError> {
+    ) -> Result<Revocation<Consent>, StoreError> {
+        let already_revoked =
+            super::was_revoked(&mut *connection, "consents", id.to_owned()).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE consents SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING {CONSENT_COLUMNS}"
         )))
@@ -96,7 +98,10 @@ impl ConsentStore {
         .fetch_optional(connection)
         .await?
         .ok_or_else(|| StoreError::NotFound("consent".to_owned()))?;
-        consent_from_row(&row)
+        Ok(Revocation {
+            record: consent_from_row(&row)?,
+            newly_revoked: !already_revoked,
+        })
     }
 
     /// Every consent, by grant time and id, read through `connection` (the baseline).

@@ -32,6 +32,38 @@ pub use governance::{BaselineChange, GovernanceStore, RuleChange};
 pub use registry::{RegistrySnapshot, RegistryStore};
 pub use repertory::{RepertoryStore, StoredSubjectRegistration};
 
+/// The outcome of a revocation: the record after it, and whether this call revoked it (`false`:
+/// it was revoked before, and nothing changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation<Record> {
+    /// The record, revoked.
+    pub record: Record,
+    /// Whether this call revoked it.
+    pub newly_revoked: bool,
+}
+
+/// Whether the row `table.id = id` exists with `revoked_at` set, read through `connection`
+/// (inside the rule change's transaction, which serialises rule changes).
+async fn was_revoked<Id>(
+    connection: &mut sqlx::AnyConnection,
+    table: &'static str,
+    id: Id,
+) -> Result<bool, StoreError>
+where
+    Id: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT revoked_at FROM {table} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(connection)
+    .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        None => false,
+    })
+}
+
 /// Which database engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -7,7 +7,7 @@
 use kruispunt_adapter::identity::AgencyId;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::StoreError;
+use super::{Revocation, StoreError};
 use crate::minimisation::FieldSet;
 use crate::registry::{Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route};
 
@@ -144,7 +144,9 @@ impl RegistryStore {
         connection: &mut AnyConnection,
         id: &str,
         now: i64,
-    ) -> Result<Agency, StoreError> {
+    ) -> Result<Revocation<Agency>, StoreError> {
+        let already_revoked =
+            super::was_revoked(&mut *connection, "agencies", id.to_owned()).await?;
         let row = sqlx::query(
             "UPDATE agencies SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
              RETURNING id, display_name, registered_at, revoked_at",
@@ -154,7 +156,10 @@ impl RegistryStore {
         .fetch_optional(connection)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("agency {id}")))?;
-        agency_from_row(&row)
+        Ok(Revocation {
+            record: agency_from_row(&row)?,
+            newly_revoked: !already_revoked,
+        })
     }
 
     /// Sets (inserts or replaces) the route of a data type.
@@ -314,7 +319,8 @@ impl RegistryStore {
         connection: &mut AnyConnection,
         id: i64,
         now: i64,
-    ) -> Result<Authorization, StoreError> {
+    ) -> Result<Revocation<Authorization>, StoreError> {
+        let already_revoked = super::was_revoked(&mut *connection, "authorizations", id).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE authorizations SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2
              RETURNING {AUTHORIZATION_COLUMNS}"
@@ -324,6 +330,9 @@ impl RegistryStore {
         .fetch_optional(connection)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("authorization {id}")))?;
-        authorization_from_row(&row)
+        Ok(Revocation {
+            record: authorization_from_row(&row)?,
+            newly_revoked: !already_revoked,
+        })
     }
 }
