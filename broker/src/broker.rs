@@ -6,6 +6,7 @@ use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMate
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{BrokerConfig, ConfigError};
+use crate::governance::{GovernanceRecorder, pseudonym_epoch_of, record_baseline};
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
 use crate::pipeline::{Pipeline, TransferClock};
 use crate::pseudonym_epochs::PseudonymEpochs;
@@ -57,6 +58,7 @@ pub struct Broker {
     pub(crate) adapters: AdapterDirectory,
     pub(crate) ledger: Ledger,
     pub(crate) pipeline: Pipeline,
+    pub(crate) governance: GovernanceRecorder,
     pub(crate) tls_server: MutualTlsServer,
     background: Arc<Background>,
 }
@@ -98,6 +100,16 @@ impl Broker {
             &config.data_dir.join("ledger-signing.key"),
             &config.ledger.origin,
         )?;
+        let pseudonymizer = SubjectPseudonymizer::new(secret);
+        // Before the ledger starts (its writer drains the outbox first) and before anything is
+        // served: the rules in force, if this database never recorded rule changes.
+        let baseline = record_baseline(&database, pseudonym_epoch_of(&pseudonymizer)).await?;
+        if baseline > 0 {
+            tracing::info!(
+                entries = baseline,
+                "recorded the rules in force as the ledger's baseline"
+            );
+        }
         let ledger = Ledger::start(&database, config.ledger.max_batch, signer).await?;
         let registry_index = RegistryIndex::load(registry.clone()).await?;
         let unusable = registry_index.authorizations_without_registered_purpose();
@@ -134,6 +146,7 @@ impl Broker {
             adapter_deadline: config.limits.adapter_deadline(),
             max_payload_bytes: config.limits.max_payload_bytes,
         };
+        let governance = GovernanceRecorder::new(database.governance(), ledger.clone());
         Ok(Self {
             config,
             catalog,
@@ -143,6 +156,7 @@ impl Broker {
             adapters,
             ledger,
             pipeline,
+            governance,
             tls_server,
             background: Arc::new(Background {
                 stop,

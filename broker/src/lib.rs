@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod error_chain;
 pub mod fetch_command;
+pub mod governance;
 pub mod ledger;
 pub mod minimisation;
 pub mod pipeline;

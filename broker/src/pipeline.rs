@@ -321,6 +321,8 @@ struct TransferFacts<'a> {
     transfer_id: TransferId,
     /// What the source answered, once it answered (`check_answer_signature`).
     source_answer: Option<SourceAnswer>,
+    /// The governance sequence of the registry view step 3 decided under (0 before step 3).
+    rules_version: u64,
 }
 
 impl Pipeline {
@@ -337,6 +339,7 @@ impl Pipeline {
             provider: String::new(),
             transfer_id: command.transfer_id,
             source_answer: None,
+            rules_version: 0,
         };
         match self.run_steps_3_to_9(&mut facts).await {
             Ok(payload_json) => {
@@ -396,7 +399,10 @@ impl Pipeline {
     ) -> Result<Vec<u8>, FetchRefusal> {
         let command = facts.command;
         let now = now_unix_seconds();
-        let authorization = facts.authorization.insert(self.authorize(command, now)?);
+        let authorization =
+            facts
+                .authorization
+                .insert(self.authorize(command, now, &mut facts.rules_version)?);
         self.check_repertory(
             command,
             authorization,
@@ -428,15 +434,24 @@ impl Pipeline {
     }
 
     /// Step 3: an authorization in force for consumer × data type × purpose; deny by default.
-    fn authorize(&self, command: &FetchCommand, now: i64) -> Result<Authorization, FetchRefusal> {
+    /// The rules version of the registry view it decided under goes into `rules_version`, for
+    /// the ledger entry (granted or refused).
+    fn authorize(
+        &self,
+        command: &FetchCommand,
+        now: i64,
+        rules_version: &mut u64,
+    ) -> Result<Authorization, FetchRefusal> {
         let consumer = command.consumer.agency_id().as_str();
-        self.registry_index
-            .in_force(consumer, &command.data_type.id, &command.purpose, now)
-            .ok_or_else(|| FetchRefusal::NoAuthorization {
-                consumer: consumer.to_owned(),
-                data_type: command.data_type.id.clone(),
-                purpose: command.purpose.clone(),
-            })
+        let (authorization, decided_under) =
+            self.registry_index
+                .decide(consumer, &command.data_type.id, &command.purpose, now);
+        *rules_version = decided_under;
+        authorization.ok_or_else(|| FetchRefusal::NoAuthorization {
+            consumer: consumer.to_owned(),
+            data_type: command.data_type.id.clone(),
+            purpose: command.purpose.clone(),
+        })
     }
 
     /// Step 4: the subject is in the consumer's client list, when the authorization demands it.
@@ -724,7 +739,7 @@ impl Pipeline {
             legal_basis,
             legal_basis_ref,
             consent_id: facts.consent_relied_on.clone().unwrap_or_default(),
-            rules_version: 0,
+            rules_version: facts.rules_version,
             pseudonym_epoch: epoch.epoch,
             subject_pseudonym: keyed
                 .pseudonym(command.subject.scheme().as_str(), command.subject.id()),

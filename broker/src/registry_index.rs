@@ -30,6 +30,7 @@ struct Facts {
     authorizations: HashMap<Key, Vec<Authorization>>,
     revoked_agencies: HashSet<String>,
     registered_purposes: HashSet<String>,
+    rules_version: u64,
 }
 
 /// Registered purpose codes, authorizations by (consumer, data type, purpose), and revoked
@@ -93,10 +94,14 @@ impl RegistryIndex {
         })
     }
 
-    /// Rebuilds the index from the database.
+    /// Rebuilds the index from the database, from one consistent snapshot of the registry and
+    /// the governance sequence ([`RegistryStore::snapshot`]). An index never goes back to older
+    /// rules: a snapshot older than the one held (a slow reload overtaken by a newer one) is
+    /// dropped.
     pub async fn reload(&self) -> Result<(), StoreError> {
+        let snapshot = self.store.snapshot().await?;
         let mut by_key: HashMap<Key, Vec<Authorization>> = HashMap::new();
-        for authorization in self.store.authorizations(None).await? {
+        for authorization in snapshot.authorizations {
             by_key
                 .entry((
                     authorization.consumer.clone(),
@@ -106,30 +111,40 @@ impl RegistryIndex {
                 .or_default()
                 .push(authorization);
         }
-        let revoked_agencies = self
-            .store
-            .agencies()
-            .await?
+        let revoked_agencies = snapshot
+            .agencies
             .into_iter()
             .filter(|agency| agency.revoked_at.is_some())
             .map(|agency| agency.id.to_string())
             .collect();
-        let registered_purposes = self
-            .store
-            .purposes()
-            .await?
+        let registered_purposes = snapshot
+            .purposes
             .into_iter()
             .map(|purpose| purpose.code.as_str().to_owned())
             .collect();
-        *self
+        let mut facts = self
             .facts
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Facts {
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if snapshot.rules_version < facts.rules_version {
+            return Ok(());
+        }
+        *facts = Facts {
             authorizations: by_key,
             revoked_agencies,
             registered_purposes,
+            rules_version: snapshot.rules_version,
         };
         Ok(())
+    }
+
+    /// The governance sequence of the newest rule change this index holds (0: none): the
+    /// rules version a transfer decided under it records.
+    pub fn rules_version(&self) -> u64 {
+        self.facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rules_version
     }
 
     /// The authorization in force at `now` for (consumer, data type, purpose): not revoked,
@@ -142,25 +157,41 @@ impl RegistryIndex {
         purpose: &str,
         now: i64,
     ) -> Option<Authorization> {
+        self.decide(consumer, data_type, purpose, now).0
+    }
+
+    /// [`RegistryIndex::in_force`], with the rules version it was decided under (read under the
+    /// same lock, so the version is exactly that of the authorizations looked at).
+    pub fn decide(
+        &self,
+        consumer: &str,
+        data_type: &str,
+        purpose: &str,
+        now: i64,
+    ) -> (Option<Authorization>, u64) {
         let facts = self
             .facts
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        facts
+        let authorization = facts
             .authorizations
             .get(&(
                 consumer.to_owned(),
                 data_type.to_owned(),
                 purpose.to_owned(),
-            ))?
-            .iter()
-            .filter(|authorization| {
-                authorization.revoked_at.is_none()
-                    && authorization.valid_from <= now
-                    && authorization.valid_until.is_none_or(|until| until > now)
-            })
-            .max_by_key(|authorization| (authorization.valid_from, authorization.id))
-            .cloned()
+            ))
+            .and_then(|authorizations| {
+                authorizations
+                    .iter()
+                    .filter(|authorization| {
+                        authorization.revoked_at.is_none()
+                            && authorization.valid_from <= now
+                            && authorization.valid_until.is_none_or(|until| until > now)
+                    })
+                    .max_by_key(|authorization| (authorization.valid_from, authorization.id))
+                    .cloned()
+            });
+        (authorization, facts.rules_version)
     }
 }
 

@@ -77,6 +77,7 @@ async fn serve(
             .registry_pseudonymizer()
             .clone(),
         broker.adapters.clone(),
+        broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let consent = ConsentServer::new(ConsentService::new(
@@ -87,6 +88,7 @@ async fn serve(
             .pseudonym_epochs
             .registry_pseudonymizer()
             .clone(),
+        broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let audit = AuditServer::new(AuditService::new(

@@ -26,7 +26,7 @@ use kruispunt_civil_registry::{CivilRegistry, SyntheticCivilRegistry};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::exchange_client::ExchangeClient;
 use kruispunt_proto::v1::registry_client::RegistryClient;
-use kruispunt_transparency::LedgerEntry;
+use kruispunt_transparency::{GovernanceEntry, LedgerEntry, LedgerRecord};
 use sqlx::Row;
 
 mod backend;
@@ -80,7 +80,15 @@ pub struct ExchangeBuilder {
     clock: Option<TransferClock>,
     answer_signing: AnswerSigning,
     signed_answers_required: bool,
+    prepare_database: Option<PrepareDatabase>,
 }
+
+/// Work on the migrated database before the broker first starts on it (a database from an
+/// earlier broker, say); it gets a pool on the database and closes it when done.
+pub type PrepareDatabase = Box<
+    dyn FnOnce(sqlx::AnyPool) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send,
+>;
 
 /// The authorization the fixture grants by default: the consumer may read whole person records
 /// for [`PURPOSE`], without consent or registration.
@@ -113,6 +121,7 @@ impl Default for ExchangeBuilder {
             clock: None,
             answer_signing: AnswerSigning::default(),
             signed_answers_required: false,
+            prepare_database: None,
         }
     }
 }
@@ -140,6 +149,12 @@ impl ExchangeBuilder {
             .unwrap_or_else(default_authorization);
         change(&mut grant);
         self.authorization = Some(grant);
+        self
+    }
+
+    /// Run `prepare` on the migrated database before the broker starts on it.
+    pub fn prepare_database(mut self, prepare: PrepareDatabase) -> Self {
+        self.prepare_database = Some(prepare);
         self
     }
 
@@ -247,6 +262,14 @@ impl ExchangeBuilder {
             .await
             .unwrap_or_else(|error| panic!("the test database on {:?}: {error}", self.backend));
         let database_url = database.url.clone();
+        if let Some(prepare) = self.prepare_database {
+            let migrated = kruispunt_broker::store::Database::open(&database_url)
+                .await
+                .unwrap();
+            migrated.close().await;
+            sqlx::any::install_default_drivers();
+            prepare(sqlx::AnyPool::connect(&database_url).await.unwrap()).await;
+        }
         let mut config = BrokerConfig::with_tls(TlsPaths {
             ca_cert: broker_certificate.ca_cert.clone(),
             cert: broker_certificate.cert.clone(),
@@ -481,11 +504,12 @@ impl TestExchange {
         sqlx::AnyPool::connect(&self.database_url).await.unwrap()
     }
 
-    /// Every ledger row: (index, leaf hash, decoded entry, raw entry bytes).
+    /// Every transfer's ledger row (kind 1; rule changes are [`Self::governance_entries`]):
+    /// (index, leaf hash, decoded entry, raw entry bytes).
     pub async fn ledger_rows(&self) -> Vec<LedgerRow> {
         let pool = self.database_pool().await;
         let rows = sqlx::query(
-            "SELECT leaf_index, leaf_hash, entry FROM ledger_entries ORDER BY leaf_index",
+            "SELECT leaf_index, leaf_hash, entry FROM ledger_entries WHERE kind = 1 ORDER BY leaf_index",
         )
         .fetch_all(&pool)
         .await
@@ -502,6 +526,60 @@ impl TestExchange {
                 }
             })
             .collect()
+    }
+
+    /// Every rule change's ledger entry (kind 2), in ledger order, decoded.
+    pub async fn governance_entries(&self) -> Vec<GovernanceEntry> {
+        let pool = self.database_pool().await;
+        let rows = sqlx::query(
+            "SELECT leaf_index, entry, governance_sequence FROM ledger_entries WHERE kind = 2 ORDER BY leaf_index",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        rows.iter()
+            .map(|row| {
+                let entry_bytes: Vec<u8> = row.get("entry");
+                let LedgerRecord::Governance(entry) = LedgerRecord::decode(&entry_bytes).unwrap()
+                else {
+                    panic!("a kind 2 row holds another kind of entry");
+                };
+                assert_eq!(
+                    row.get::<i64, _>("governance_sequence"),
+                    i64::try_from(entry.sequence).unwrap(),
+                    "the copied sequence column"
+                );
+                assert_eq!(
+                    u64::try_from(row.get::<i64, _>("leaf_index")).unwrap(),
+                    entry.leaf_index
+                );
+                entry
+            })
+            .collect()
+    }
+
+    /// Every ledger entry's leaf hash (every kind), in index order.
+    pub async fn ledger_leaf_hashes(&self) -> Vec<Vec<u8>> {
+        let pool = self.database_pool().await;
+        let rows = sqlx::query("SELECT leaf_hash FROM ledger_entries ORDER BY leaf_index")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        rows.iter().map(|row| row.get("leaf_hash")).collect()
+    }
+
+    /// How many ledger entries (of every kind) the database holds.
+    pub async fn ledger_size(&self) -> u64 {
+        let pool = self.database_pool().await;
+        let size: i64 = sqlx::query("SELECT COUNT(*) AS size FROM ledger_entries")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("size");
+        pool.close().await;
+        u64::try_from(size).unwrap()
     }
 
     /// Polls the Audit API (as the auditor) until a signed checkpoint covers `size` entries.

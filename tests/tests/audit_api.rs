@@ -69,14 +69,17 @@ backend_test!(auditors_query_and_portals_see_a_subjects_access_log_with_proofs);
 async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backend: Backend) {
     let exchange = TestExchange::start(backend).await;
     exchange.register_purpose("curiosity").await;
+    // The rule changes so far (the fixture's and the purpose) are the ledger's first entries.
+    let rules = u64::try_from(exchange.governance_entries().await.len()).unwrap();
     let mut consumer = exchange.consumer().await;
     let watched = exchange.known_subject(3);
     // 7 delivered (3 about the watched subject), 2 refused (one about the watched subject).
     let mut first = None;
     for (number, position) in [0, 3, 1, 3, 2, 4, 3].into_iter().enumerate() {
         if number == 4 {
-            // Only four entries exist now, so this checkpoint is at size 4 exactly.
-            first = Some(exchange.checkpoint_covering(4).await);
+            // Only the rules and four transfers exist now, so this checkpoint is at that size
+            // exactly.
+            first = Some(exchange.checkpoint_covering(rules + 4).await);
         }
         consumer
             .fetch(person_request("be.insz", &exchange.known_subject(position)))
@@ -89,7 +92,7 @@ async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backen
         request.purpose = "curiosity".to_owned();
         consumer.fetch(request).await.unwrap_err();
     }
-    exchange.checkpoint_covering(9).await;
+    exchange.checkpoint_covering(rules + 9).await;
 
     let mut audit = AuditClient::new(exchange.channel_as(AUDITOR).await);
     let delivered = all_pages(
@@ -105,8 +108,8 @@ async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backen
     let indices: Vec<u64> = delivered.iter().map(|record| record.index).collect();
     assert_eq!(
         indices,
-        vec![6, 5, 4, 3, 2, 1, 0],
-        "newest first, across pages of 3"
+        [6, 5, 4, 3, 2, 1, 0].map(|transfer| rules + transfer),
+        "newest first, across pages of 3 (transfers only, not the rule changes before them)"
     );
     assert!(
         delivered
@@ -195,11 +198,11 @@ async fn auditors_query_and_portals_see_a_subjects_access_log_with_proofs(backen
     assert_eq!(malformed.code(), tonic::Code::InvalidArgument);
 
     // Consistency between the two checkpoints, from the server, verified here.
-    let newest = exchange.checkpoint_covering(9).await;
+    let newest = exchange.checkpoint_covering(rules + 9).await;
     let verifier = NoteVerifier::from_verifier_key(&newest.verifier_key).unwrap();
     let old = verify_checkpoint(&verifier, &first.signed_note).unwrap();
     let new = verify_checkpoint(&verifier, &newest.signed_note).unwrap();
-    assert_eq!((old.tree_size, new.tree_size), (4, 9));
+    assert_eq!((old.tree_size, new.tree_size), (rules + 4, rules + 9));
     {
         let proof = audit
             .get_consistency_proof(proto::GetConsistencyProofRequest {

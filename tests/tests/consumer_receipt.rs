@@ -84,7 +84,9 @@ async fn a_consumer_checks_its_own_receipts_and_sees_no_other_entry(backend: Bac
         .expect("an authorized fetch succeeds")
         .into_inner();
     let delivered = response.receipt.expect("a receipt");
-    assert_eq!(delivered.index, 0);
+    // After the fixture's rule changes.
+    let rules = u64::try_from(exchange.governance_entries().await.len()).unwrap();
+    assert_eq!(delivered.index, rules);
     assert_eq!(delivered.leaf_hash, leaf_hash(&delivered.entry).to_vec());
     let entry = LedgerEntry::decode(&delivered.entry).unwrap();
     assert_eq!(entry.leaf_index, delivered.index);
@@ -109,7 +111,7 @@ async fn a_consumer_checks_its_own_receipts_and_sees_no_other_entry(backend: Bac
         .to_bytes()
         .unwrap();
     let refused = proto::AuditReceipt::decode(trailer.as_ref()).unwrap();
-    assert_eq!(refused.index, 1);
+    assert_eq!(refused.index, rules + 1);
     assert_eq!(refused.origin, delivered.origin);
     assert_eq!(refused.leaf_hash, leaf_hash(&refused.entry).to_vec());
     let refused_entry = LedgerEntry::decode(&refused.entry).unwrap();
@@ -126,7 +128,7 @@ async fn a_consumer_checks_its_own_receipts_and_sees_no_other_entry(backend: Bac
     }
 
     // The verifier key comes from elsewhere than the consumer's own calls (here: the auditor).
-    let signed = exchange.checkpoint_covering(2).await;
+    let signed = exchange.checkpoint_covering(rules + 2).await;
     assert_eq!(signed.origin, delivered.origin);
     let verifier = NoteVerifier::from_verifier_key(&signed.verifier_key).unwrap();
 
@@ -164,13 +166,24 @@ async fn a_consumer_checks_its_own_receipts_and_sees_no_other_entry(backend: Bac
         .get_inclusion_proof(proof_of(u64::MAX))
         .await
         .expect_err("no such entry");
+    // A rule change (index 0: the fixture's route) is nobody's own entry either.
+    let of_a_rule_change = consumer_audit
+        .get_inclusion_proof(proof_of(0))
+        .await
+        .expect_err("a rule change is not the consumer's entry");
     for refusal in [
         &of_another_consumer,
         &of_no_entry,
         &of_the_last_possible_index,
+        &of_a_rule_change,
     ] {
         assert_eq!(refusal.code(), Code::PermissionDenied);
     }
+    assert_eq!(
+        of_a_rule_change.message().replace('0', "N"),
+        of_no_entry.message().replace("1000", "N"),
+        "a rule change's index is refused like a missing one"
+    );
     assert_eq!(
         of_another_consumer
             .message()

@@ -30,7 +30,9 @@ async fn the_demo_reports_delivered_and_refused_requests() {
     assert!(report.contains("(delivered): OK"), "{report}");
     assert!(report.contains("PermissionDenied"), "{report}");
     assert!(report.contains("InvalidArgument"), "{report}");
-    assert!(report.contains("ledger        5 entries"), "{report}");
+    // Its eight rule changes (two agencies, three purposes, a route, two authorizations), then
+    // its five recorded transfers.
+    assert!(report.contains("ledger        13 entries"), "{report}");
 }
 
 /// The sandbox process; killed if the test fails before it stops.
@@ -133,8 +135,8 @@ async fn the_sandbox_describes_itself_in_sandbox_json_and_stops_on_ctrl_c() {
     assert!(!response.payload_json.is_empty());
     assert_eq!(
         response.receipt.unwrap().index,
-        5,
-        "after the demo's five recorded transfers"
+        13,
+        "after the demo's eight rule changes and five recorded transfers"
     );
 
     // Ctrl-C, right after that transfer: the sandbox stops its broker (which signs a last
@@ -166,7 +168,7 @@ async fn the_sandbox_describes_itself_in_sandbox_json_and_stops_on_ctrl_c() {
         .get("size");
     pool.close().await;
     assert_eq!(
-        latest, 6,
-        "the last checkpoint covers every transfer, the sandbox's own included"
+        latest, 14,
+        "the last checkpoint covers every entry, the sandbox's own transfer included"
     );
 }

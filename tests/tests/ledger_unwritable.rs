@@ -20,14 +20,18 @@ async fn a_transfer_the_ledger_cannot_record_is_not_delivered() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(first.receipt.unwrap().index, 0);
+    // The fixture's rule changes come first.
+    let rules = i64::try_from(exchange.governance_entries().await.len()).unwrap();
+    assert_eq!(i64::try_from(first.receipt.unwrap().index).unwrap(), rules);
 
-    // Someone with database access occupies index 1, where the next entry must go.
+    // Someone with database access occupies the index where the next entry must go.
+    let taken = rules + 1;
     let pool = exchange.database_pool().await;
     sqlx::query(
         "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) \
-         VALUES (1, x'00', x'00', 0, 'x', 'x', 'x', 'x', 'x', x'00')",
+         VALUES ($1, x'00', x'00', 0, 'x', 'x', 'x', 'x', 'x', x'00')",
     )
+    .bind(taken)
     .execute(&pool)
     .await
     .unwrap();
@@ -48,27 +52,32 @@ async fn a_transfer_the_ledger_cannot_record_is_not_delivered() {
     assert!(!status.message().contains(&subject), "{}", status.message());
 
     // Nothing of the failed batch was written (its tree nodes neither): the only rows are the
-    // first transfer's and the foreign one, untouched.
+    // rule changes', the first transfer's and the foreign one, untouched.
     let rows: Vec<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT leaf_index, leaf_hash FROM ledger_entries ORDER BY leaf_index")
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1], (1, vec![0]));
+    assert_eq!(rows.len(), usize::try_from(taken + 1).unwrap());
+    assert_eq!(rows.last().unwrap(), &(taken, vec![0]));
     let nodes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_nodes")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(nodes, 1, "only the first entry's leaf node");
+    // Every complete subtree of the tree of the entries before the foreign row.
+    let complete_subtrees: i64 = (0..63).map(|level| taken >> level).sum();
+    assert_eq!(
+        nodes, complete_subtrees,
+        "only the tree before the failed batch"
+    );
     pool.close().await;
 
-    // The writer is still running: it refuses each batch while index 1 is taken, with a typed
+    // The writer is still running: it refuses each batch while the index is taken, with a typed
     // error, and does not wedge or stop.
     let again = consumer
         .fetch(person_request("be.insz", &subject))
         .await
-        .expect_err("index 1 is still taken");
+        .expect_err("the index is still taken");
     assert_eq!(again.code(), tonic::Code::Unavailable);
     assert!(
         again.message().contains("audit ledger"),

@@ -19,7 +19,7 @@ use super::status::invalid_argument;
 use crate::ledger::{Ledger, LedgerError, StoredCheckpoint, StoredEntry, TransferFilter};
 use crate::pseudonym_epochs::PseudonymEpochs;
 use crate::registry::check_text;
-use kruispunt_transparency::{Hash, LedgerEntry, Outcome};
+use kruispunt_transparency::{EntryDecodeError, Hash, LedgerEntry, LedgerRecord, Outcome};
 
 /// Largest transfer page.
 const MAX_PAGE_SIZE: u32 = 500;
@@ -112,11 +112,13 @@ impl AuditService {
             .into_iter()
             .find(|entry| entry.leaf_index == index)
             .ok_or_else(not_the_callers)?;
-        let entry = decode_stored(&stored)?;
-        if entry.consumer == caller.agency_id().as_str() {
-            Ok(())
-        } else {
-            Err(not_the_callers().into())
+        // Only a transfer names a consumer: a rule change is nobody's own entry.
+        match LedgerRecord::decode(&stored.entry) {
+            Ok(LedgerRecord::Transfer(entry)) if entry.consumer == caller.agency_id().as_str() => {
+                Ok(())
+            }
+            Ok(_) => Err(not_the_callers().into()),
+            Err(error) => Err(undecodable(&stored, &error).into()),
         }
     }
 
@@ -310,12 +312,14 @@ fn transfer_record(
 }
 
 fn decode_stored(stored: &StoredEntry) -> Result<LedgerEntry, LedgerError> {
-    LedgerEntry::decode(&stored.entry).map_err(|error| {
-        LedgerError::Inconsistent(format!(
-            "ledger entry {} cannot be decoded ({error}); run `kruispunt ledger verify`",
-            stored.leaf_index
-        ))
-    })
+    LedgerEntry::decode(&stored.entry).map_err(|error| undecodable(stored, &error))
+}
+
+fn undecodable(stored: &StoredEntry, error: &EntryDecodeError) -> LedgerError {
+    LedgerError::Inconsistent(format!(
+        "ledger entry {} cannot be decoded ({error}); run `kruispunt ledger verify`",
+        stored.leaf_index
+    ))
 }
 
 fn optional(text: String) -> Option<String> {

@@ -1,5 +1,7 @@
 //! `kruispunt.v1.Consent`: citizens' consents, recorded by a portal acting for the citizen (or an
-//! operator, for support). Subjects are stored as keyed pseudonyms only.
+//! operator, for support). Subjects are stored as keyed pseudonyms only. A grant or revocation is a
+//! rule change: committed with its `governance` ledger entry and answered once that entry is in
+//! the tree ([`GovernanceRecorder`]).
 
 use kruispunt_adapter::auth::require_any_role;
 use kruispunt_adapter::identity::{AgencyId, Role};
@@ -11,7 +13,8 @@ use tonic::{Request, Response, Status};
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
-use crate::registry::{Consent, check_text, now_unix_seconds};
+use crate::governance::{GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of};
+use crate::registry::{Consent, PurposeCode, check_text, now_unix_seconds};
 use crate::store::ConsentStore;
 use kruispunt_transparency::SubjectPseudonymizer;
 
@@ -25,15 +28,22 @@ pub struct ConsentService {
     catalog: Catalog,
     store: ConsentStore,
     pseudonymizer: SubjectPseudonymizer,
+    governance: GovernanceRecorder,
 }
 
 impl ConsentService {
-    /// A service over the consents table.
-    pub fn new(catalog: Catalog, store: ConsentStore, pseudonymizer: SubjectPseudonymizer) -> Self {
+    /// A service over the consents table, recording changes through `governance`.
+    pub fn new(
+        catalog: Catalog,
+        store: ConsentStore,
+        pseudonymizer: SubjectPseudonymizer,
+        governance: GovernanceRecorder,
+    ) -> Self {
         Self {
             catalog,
             store,
             pseudonymizer,
+            governance,
         }
     }
 }
@@ -79,9 +89,11 @@ impl ConsentApi for ConsentService {
                 )));
             }
         }
+        // Purposes are codes (they are key fields of the consent's ledger entry, where no free
+        // text goes); the text is not quoted back.
         for purpose in &request.purposes {
-            check_text("purpose", purpose, super::exchange::MAX_PURPOSE_CHARS, true)
-                .map_err(invalid_argument)?;
+            PurposeCode::parse(purpose)
+                .map_err(|error| invalid_argument(format!("purpose {error}")))?;
         }
         for data_type in &request.data_types {
             if self.catalog.get(data_type).is_none() {
@@ -103,7 +115,16 @@ impl ConsentApi for ConsentService {
             revoked_at: None,
             recorded_by: keeper.agency_id().to_string(),
         };
-        self.store.insert(&consent).await?;
+        let epoch = pseudonym_epoch_of(&self.pseudonymizer);
+        let mut change = self.governance.begin().await?;
+        self.store.insert(change.connection(), &consent).await?;
+        self.governance
+            .commit(
+                change,
+                keeper.agency_id().as_str(),
+                &GovernanceRecord::consent_granted(&consent, epoch),
+            )
+            .await?;
         Ok(Response::new(consent_message(consent)))
     }
 
@@ -111,11 +132,29 @@ impl ConsentApi for ConsentService {
         &self,
         request: Request<proto::RevokeConsentRequest>,
     ) -> Result<Response<proto::ConsentRecord>, Status> {
-        require_any_role(&request, CONSENT_KEEPERS)?;
+        let keeper = require_any_role(&request, CONSENT_KEEPERS)?;
         let id = request.into_inner().id;
         check_text("id", &id, 128, true).map_err(invalid_argument)?;
-        let consent = self.store.revoke(&id, now_unix_seconds()).await?;
-        Ok(Response::new(consent_message(consent)))
+        let mut change = self.governance.begin().await?;
+        let revocation = self
+            .store
+            .revoke(change.connection(), &id, now_unix_seconds())
+            .await?;
+        // Revoked before: nothing changed, nothing is recorded (dropping the change rolls it
+        // back, sequence included).
+        if revocation.newly_revoked {
+            self.governance
+                .commit(
+                    change,
+                    keeper.agency_id().as_str(),
+                    &GovernanceRecord::consent_revoked(
+                        &revocation.record,
+                        pseudonym_epoch_of(&self.pseudonymizer),
+                    ),
+                )
+                .await?;
+        }
+        Ok(Response::new(consent_message(revocation.record)))
     }
 
     async fn list_consents(

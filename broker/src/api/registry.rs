@@ -1,8 +1,11 @@
 //! `kruispunt.v1.Registry`: the operator API. Every call requires the operator role; every input
-//! is checked before anything is stored.
+//! is checked before anything is stored. Every change to the rules (agencies, routes, purposes,
+//! authorizations, subject registrations) runs in one rule-change transaction with its
+//! `governance` ledger entry, and is answered only once that entry is in the tree
+//! ([`GovernanceRecorder`]).
 
 use kruispunt_adapter::auth::require_role;
-use kruispunt_adapter::identity::{AgencyId, Role};
+use kruispunt_adapter::identity::{AgencyId, AgencyIdentity, Role};
 use kruispunt_proto::v1 as proto;
 use kruispunt_proto::v1::registry_server::Registry;
 use tonic::{Request, Response, Status};
@@ -10,6 +13,9 @@ use tonic::{Request, Response, Status};
 use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
+use crate::governance::{
+    GovernanceError, GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of,
+};
 use crate::minimisation::FieldSet;
 use crate::registry::{
     Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route, SubjectRegistration,
@@ -17,7 +23,7 @@ use crate::registry::{
 };
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
-use crate::store::{RegistryStore, RepertoryStore};
+use crate::store::{RegistryStore, RepertoryStore, RuleChange};
 use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Longest display name, purpose description, legal basis or legal basis reference, in
@@ -35,11 +41,13 @@ pub struct RegistryService {
     repertory: RepertoryStore,
     pseudonymizer: SubjectPseudonymizer,
     adapters: AdapterDirectory,
+    governance: GovernanceRecorder,
 }
 
 impl RegistryService {
     /// A service over the registry tables and the persons repertory, keeping `adapters` in step
-    /// with routes; subjects are stored as pseudonyms made by `pseudonymizer`.
+    /// with routes; subjects are stored as pseudonyms made by `pseudonymizer`; changes are
+    /// recorded through `governance`.
     pub fn new(
         catalog: Catalog,
         store: RegistryStore,
@@ -47,6 +55,7 @@ impl RegistryService {
         repertory: RepertoryStore,
         pseudonymizer: SubjectPseudonymizer,
         adapters: AdapterDirectory,
+        governance: GovernanceRecorder,
     ) -> Self {
         Self {
             catalog,
@@ -55,7 +64,29 @@ impl RegistryService {
             repertory,
             pseudonymizer,
             adapters,
+            governance,
         }
+    }
+
+    /// Commits `change` with the entry of `record` made by `actor`, waiting for the entry to be
+    /// in the tree; then, if `reload`, rebuilds the index (also when only the wait failed: the
+    /// change is committed).
+    async fn record(
+        &self,
+        change: RuleChange,
+        actor: &AgencyIdentity,
+        record: &GovernanceRecord,
+        reload: bool,
+    ) -> Result<(), Status> {
+        let committed = self
+            .governance
+            .commit(change, actor.agency_id().as_str(), record)
+            .await;
+        if reload && !matches!(committed, Err(GovernanceError::Store(_))) {
+            self.reload_index().await?;
+        }
+        committed?;
+        Ok(())
     }
 
     /// Rebuilds the in-memory index so the change applies to the very next request.
@@ -145,7 +176,7 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::RegisterAgencyRequest>,
     ) -> Result<Response<proto::Agency>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let request = request.into_inner();
         let agency = Agency {
             id: agency_id("id", &request.id)?,
@@ -155,7 +186,17 @@ impl Registry for RegistryService {
         };
         check_text("display_name", &agency.display_name, MAX_TEXT_CHARS, true)
             .map_err(invalid_argument)?;
-        self.store.insert_agency(&agency).await?;
+        let mut change = self.governance.begin().await?;
+        self.store
+            .insert_agency(change.connection(), &agency)
+            .await?;
+        self.record(
+            change,
+            &actor,
+            &GovernanceRecord::agency_registered(&agency),
+            false,
+        )
+        .await?;
         Ok(Response::new(agency_message(agency)))
     }
 
@@ -174,14 +215,25 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::RevokeAgencyRequest>,
     ) -> Result<Response<proto::Agency>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let id = agency_id("id", &request.into_inner().id)?;
-        let agency = self
+        let mut change = self.governance.begin().await?;
+        let revocation = self
             .store
-            .revoke_agency(id.as_str(), now_unix_seconds())
+            .revoke_agency(change.connection(), id.as_str(), now_unix_seconds())
             .await?;
-        self.reload_index().await?;
-        Ok(Response::new(agency_message(agency)))
+        // Revoked before: nothing changed, nothing is recorded (dropping the change rolls it
+        // back, sequence included).
+        if revocation.newly_revoked {
+            self.record(
+                change,
+                &actor,
+                &GovernanceRecord::agency_revoked(&revocation.record),
+                true,
+            )
+            .await?;
+        }
+        Ok(Response::new(agency_message(revocation.record)))
     }
 
     async fn list_data_types(
@@ -207,7 +259,7 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::SetRouteRequest>,
     ) -> Result<Response<proto::Route>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let route = request
             .into_inner()
             .route
@@ -226,8 +278,20 @@ impl Registry for RegistryService {
             .adapters
             .prepare(route.clone())
             .map_err(|error| invalid_argument(error.to_string()))?;
-        self.store.upsert_route(&route).await?;
-        self.adapters.install(routed);
+        let mut change = self.governance.begin().await?;
+        self.store.upsert_route(change.connection(), &route).await?;
+        let committed = self
+            .governance
+            .commit(
+                change,
+                actor.agency_id().as_str(),
+                &GovernanceRecord::route_set(&route),
+            )
+            .await;
+        if !matches!(committed, Err(GovernanceError::Store(_))) {
+            self.adapters.install(routed);
+        }
+        committed?;
         Ok(Response::new(route_message(route)))
     }
 
@@ -246,7 +310,7 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::GrantAuthorizationRequest>,
     ) -> Result<Response<proto::Authorization>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let request = request.into_inner();
         self.known_data_type(&request.data_type)?;
         let purpose = purpose_code("purpose", &request.purpose)?;
@@ -286,8 +350,18 @@ impl Registry for RegistryService {
             valid_from,
             valid_until,
         };
-        let authorization = self.store.insert_authorization(&grant).await?;
-        self.reload_index().await?;
+        let mut change = self.governance.begin().await?;
+        let authorization = self
+            .store
+            .insert_authorization(change.connection(), &grant)
+            .await?;
+        self.record(
+            change,
+            &actor,
+            &GovernanceRecord::authorization_granted(&authorization),
+            true,
+        )
+        .await?;
         Ok(Response::new(authorization_message(authorization)))
     }
 
@@ -295,7 +369,7 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::RegisterPurposeRequest>,
     ) -> Result<Response<proto::Purpose>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let request = request.into_inner();
         let purpose = Purpose {
             code: purpose_code("code", &request.code)?,
@@ -304,8 +378,17 @@ impl Registry for RegistryService {
         };
         check_text("description", &purpose.description, MAX_TEXT_CHARS, true)
             .map_err(invalid_argument)?;
-        self.store.insert_purpose(&purpose).await?;
-        self.reload_index().await?;
+        let mut change = self.governance.begin().await?;
+        self.store
+            .insert_purpose(change.connection(), &purpose)
+            .await?;
+        self.record(
+            change,
+            &actor,
+            &GovernanceRecord::purpose_registered(&purpose),
+            true,
+        )
+        .await?;
         Ok(Response::new(purpose_message(purpose)))
     }
 
@@ -342,14 +425,24 @@ impl Registry for RegistryService {
         &self,
         request: Request<proto::RevokeAuthorizationRequest>,
     ) -> Result<Response<proto::Authorization>, Status> {
-        require_role(&request, Role::Operator)?;
+        let actor = require_role(&request, Role::Operator)?;
         let id = request.into_inner().id;
-        let authorization = self
+        let mut change = self.governance.begin().await?;
+        let revocation = self
             .store
-            .revoke_authorization(id, now_unix_seconds())
+            .revoke_authorization(change.connection(), id, now_unix_seconds())
             .await?;
-        self.reload_index().await?;
-        Ok(Response::new(authorization_message(authorization)))
+        // Revoked before: nothing changed, nothing is recorded.
+        if revocation.newly_revoked {
+            self.record(
+                change,
+                &actor,
+                &GovernanceRecord::authorization_revoked(&revocation.record),
+                true,
+            )
+            .await?;
+        }
+        Ok(Response::new(authorization_message(revocation.record)))
     }
 
     async fn register_subject(
@@ -371,7 +464,21 @@ impl Registry for RegistryService {
             valid_from,
             valid_until,
         };
-        self.repertory.register(&registration, now).await?;
+        let mut change = self.governance.begin().await?;
+        self.repertory
+            .register(change.connection(), &registration, now)
+            .await?;
+        self.record(
+            change,
+            &consumer,
+            &GovernanceRecord::subject_registered(
+                &registration,
+                now,
+                pseudonym_epoch_of(&self.pseudonymizer),
+            ),
+            false,
+        )
+        .await?;
         Ok(Response::new(proto::SubjectRegistration {
             consumer: registration.consumer.to_string(),
             capacity: registration.capacity,
@@ -389,15 +496,37 @@ impl Registry for RegistryService {
         let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
         check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, false)
             .map_err(invalid_argument)?;
+        let capacity = (!request.capacity.is_empty()).then_some(request.capacity.as_str());
+        let now = now_unix_seconds();
+        let mut change = self.governance.begin().await?;
         let ended = self
             .repertory
             .unregister(
+                change.connection(),
                 consumer.agency_id().as_str(),
                 &subject_pseudonym,
-                (!request.capacity.is_empty()).then_some(request.capacity.as_str()),
-                now_unix_seconds(),
+                capacity,
+                now,
             )
             .await?;
+        // No registration ended: nothing changed, and nothing is recorded (dropping the change
+        // rolls it back).
+        if ended > 0 {
+            self.record(
+                change,
+                &consumer,
+                &GovernanceRecord::subject_unregistered(
+                    consumer.agency_id().as_str(),
+                    &subject_pseudonym,
+                    pseudonym_epoch_of(&self.pseudonymizer),
+                    capacity,
+                    ended,
+                    now,
+                ),
+                false,
+            )
+            .await?;
+        }
         Ok(Response::new(proto::UnregisterSubjectResponse {
             ended: u32::try_from(ended).unwrap_or(u32::MAX),
         }))

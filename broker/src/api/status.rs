@@ -9,6 +9,7 @@ use tonic::metadata::MetadataValue;
 
 use super::audit::EntryNotTheCallers;
 use crate::error_chain::ErrorChain;
+use crate::governance::GovernanceError;
 use crate::ledger::LedgerError;
 use crate::pipeline::{FetchRefusal, RecordedRefusal};
 use crate::pseudonym_epochs::EpochSecretError;
@@ -110,6 +111,20 @@ impl From<LedgerError> for Status {
 impl From<EpochSecretError> for Status {
     fn from(error: EpochSecretError) -> Self {
         Status::internal(ErrorChain(&error).to_string())
+    }
+}
+
+/// A refused or failed rule change is its store error's status; one committed whose ledger
+/// entry is not in the tree yet is `UNAVAILABLE`, the message saying it is committed and will be
+/// sequenced.
+impl From<GovernanceError> for Status {
+    fn from(error: GovernanceError) -> Self {
+        match error {
+            GovernanceError::Store(store_error) => store_error.into(),
+            GovernanceError::NotYetInLedger { .. } => {
+                Status::unavailable(ErrorChain(&error).to_string())
+            }
+        }
     }
 }
 

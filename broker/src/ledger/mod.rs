@@ -252,11 +252,46 @@ impl Ledger {
             .clone()
             .ok_or(LedgerError::WriterStopped)?;
         let (reply, receipt) = oneshot::channel();
-        let sent = jobs.send(AppendJob { entry, reply }).await;
+        let sent = jobs.send(AppendJob::Transfer { entry, reply }).await;
         // Only the shutdown's taking of the sender may keep the writer running, not this one.
         drop(jobs);
         sent.map_err(|_| LedgerError::WriterStopped)?;
         receipt.await.map_err(|_| LedgerError::WriterStopped)?
+    }
+
+    /// Waits until the rule change numbered `sequence` (committed, with its entry in
+    /// `governance_outbox`) is in the tree. On SQLite it asks the writer to drain the outbox
+    /// and waits for that batch; on PostgreSQL it polls `ledger_entries` for the sequence (the
+    /// rule change's transaction woke the sequencer) for as long as a transfer waits for its
+    /// entry. Errors: [`LedgerError::WriterStopped`], [`LedgerError::NotSequenced`], or the
+    /// store's.
+    pub async fn await_governance_entry(&self, sequence: u64) -> Result<(), LedgerError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let jobs = self
+                    .lifecycle
+                    .jobs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+                    .ok_or(LedgerError::WriterStopped)?;
+                let (reply, drained) = oneshot::channel();
+                let sent = jobs.send(AppendJob::DrainGovernanceOutbox { reply }).await;
+                drop(jobs);
+                sent.map_err(|_| LedgerError::WriterStopped)?;
+                drained.await.map_err(|_| LedgerError::WriterStopped)??;
+                // The writer drained every row committed before it was asked; this one too,
+                // unless the database was changed behind the broker's back.
+                if self.reader.has_governance_entry(sequence).await? {
+                    Ok(())
+                } else {
+                    Err(LedgerError::Inconsistent(format!(
+                        "rule change {sequence} was drained but is not in the ledger"
+                    )))
+                }
+            }
+            Backend::Postgres => postgres::await_governance_entry(&self.reader, sequence).await,
+        }
     }
 
     /// How many entries the tree holds now (every one durable). On SQLite this broker is the

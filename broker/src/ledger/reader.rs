@@ -187,7 +187,8 @@ impl LedgerReader {
         rows.iter().map(stored_entry).collect()
     }
 
-    /// Entries matching `filter`, newest first, at most `limit`.
+    /// Transfer entries (kind 1: never rule changes) matching `filter`, newest first, at most
+    /// `limit`.
     pub async fn query(
         &self,
         filter: &TransferFilter,
@@ -195,7 +196,7 @@ impl LedgerReader {
     ) -> Result<Vec<StoredEntry>, LedgerError> {
         let mut query = StatementBuilder::new(
             self.placeholders,
-            "SELECT leaf_index, leaf_hash, entry FROM ledger_entries WHERE 1 = 1",
+            "SELECT leaf_index, leaf_hash, entry FROM ledger_entries WHERE kind = 1",
         );
         if let Some(agency) = &filter.agency {
             query
@@ -254,6 +255,22 @@ impl LedgerReader {
             .push_bind(i64::from(limit));
         let rows = query.build()?.fetch_all(&self.pool).await?;
         rows.iter().map(stored_entry).collect()
+    }
+
+    /// The pool it reads through (the ledger's own waits use it too).
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the rule change numbered `sequence` is in the tree.
+    pub async fn has_governance_entry(&self, sequence: u64) -> Result<bool, LedgerError> {
+        let row = sqlx::query(
+            "SELECT leaf_index FROM ledger_entries WHERE governance_sequence = $1 AND kind = 2",
+        )
+        .bind(to_sql_index(sequence))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     /// The number of entries in the tree, read from the database.

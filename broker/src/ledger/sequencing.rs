@@ -3,7 +3,8 @@
 //! (`sequencer`).
 //!
 //! [`sequence`] assigns consecutive indices from the tree's compact range, encodes each entry
-//! with its index, and computes the leaf hashes and the new subtree nodes. The rows are then
+//! (a [`LedgerRecord`] of any kind: transfers, and the rule changes drained from
+//! `governance_outbox`) with its index, and computes the leaf hashes and the new subtree nodes. The rows are then
 //! written either row by row through prepared statements on the SQLite writer's own connection
 //! ([`SequencedBatch::write_sqlite`]) or as multi-row inserts in the PostgreSQL sequencer's
 //! transaction ([`write_sequenced`]). The caller adopts the extended range only after that
@@ -14,14 +15,14 @@ use sqlx::{AnyConnection, Row};
 use super::{LedgerError, Receipt};
 use crate::store::StoreError;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use kruispunt_transparency::{CompactRange, Hash, LedgerEntry, leaf_hash, root_nodes};
+use kruispunt_transparency::{CompactRange, Hash, LedgerRecord, leaf_hash, root_nodes};
 
 /// Bound parameters per statement: SQLite allows 32,766 and PostgreSQL 65,535; stay well below.
 const MAX_PARAMETERS_PER_STATEMENT: usize = 2_000;
 /// Columns of one `ledger_entries` row.
-const ENTRY_COLUMNS: usize = 10;
+const ENTRY_COLUMNS: usize = 12;
 /// The start of both backends' entry inserts: the [`ENTRY_COLUMNS`] columns, in bind order.
-const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym) ";
+const INSERT_ENTRIES: &str = "INSERT INTO ledger_entries (leaf_index, leaf_hash, entry, recorded_at, consumer, provider, data_type, purpose, outcome, subject_pseudonym, kind, governance_sequence) ";
 
 /// Entries with their indices, leaf hashes and the tree nodes they create, ready to write.
 pub(super) struct SequencedBatch {
@@ -34,14 +35,69 @@ pub(super) struct SequencedBatch {
 struct SequencedRow {
     leaf_hash: Hash,
     entry_bytes: Vec<u8>,
-    entry: LedgerEntry,
+    columns: QueryColumns,
+}
+
+/// The copies of entry fields `ledger_entries` keeps for queries (the verifier never trusts
+/// them). A rule change fills only its kind and sequence; its transfer columns stay empty, so
+/// no transfer query (which filters on `kind = 1` anyway) can match it.
+struct QueryColumns {
+    leaf_index: u64,
+    recorded_at_micros: i64,
+    consumer: String,
+    provider: String,
+    data_type: String,
+    purpose: String,
+    outcome: &'static str,
+    subject_pseudonym: Vec<u8>,
+    kind: i64,
+    governance_sequence: Option<i64>,
+}
+
+impl QueryColumns {
+    fn of(record: &LedgerRecord) -> Self {
+        let mut columns = Self {
+            leaf_index: record.leaf_index(),
+            recorded_at_micros: 0,
+            consumer: String::new(),
+            provider: String::new(),
+            data_type: String::new(),
+            purpose: String::new(),
+            outcome: "",
+            subject_pseudonym: Vec::new(),
+            kind: i64::from(record.kind() as u8),
+            governance_sequence: None,
+        };
+        match record {
+            LedgerRecord::Transfer(entry) => {
+                columns.recorded_at_micros = entry.recorded_at_micros;
+                columns.consumer.clone_from(&entry.consumer);
+                columns.provider.clone_from(&entry.provider);
+                columns.data_type.clone_from(&entry.data_type);
+                columns.purpose.clone_from(&entry.purpose);
+                columns.outcome = entry.outcome.as_str();
+                columns.subject_pseudonym = entry.subject_pseudonym.to_vec();
+            }
+            LedgerRecord::Governance(entry) => {
+                columns.recorded_at_micros = entry.recorded_at_micros;
+                columns.governance_sequence = Some(to_sql_index(entry.sequence));
+            }
+            LedgerRecord::ChangePublished(entry) => {
+                columns.recorded_at_micros = entry.recorded_at_micros;
+            }
+            LedgerRecord::NoticeDelivered(entry) => {
+                columns.recorded_at_micros = entry.recorded_at_micros;
+            }
+        }
+        columns
+    }
 }
 
 impl SequencedBatch {
     /// The receipts, in the order the entries were given.
     pub(super) fn receipts(&self) -> impl Iterator<Item = Receipt> + '_ {
         self.rows.iter().map(|row| Receipt {
-            index: row.entry.leaf_index,
+            index: row.columns.leaf_index,
             leaf_hash: row.leaf_hash,
         })
     }
@@ -56,13 +112,13 @@ impl SequencedBatch {
 /// (a tree holds at most `u64::MAX` leaves).
 pub(super) fn sequence(
     range: &CompactRange,
-    entries: Vec<LedgerEntry>,
+    entries: Vec<LedgerRecord>,
 ) -> Result<SequencedBatch, LedgerError> {
     let mut range = range.clone();
     let mut rows = Vec::with_capacity(entries.len());
     let mut nodes = Vec::with_capacity(entries.len() * 2);
     for mut entry in entries {
-        entry.leaf_index = range.size();
+        entry.set_leaf_index(range.size());
         let entry_bytes = entry.encode();
         let leaf = leaf_hash(&entry_bytes);
         let completed_nodes = range
@@ -72,10 +128,25 @@ pub(super) fn sequence(
         rows.push(SequencedRow {
             leaf_hash: leaf,
             entry_bytes,
-            entry,
+            columns: QueryColumns::of(&entry),
         });
     }
     Ok(SequencedBatch { rows, nodes, range })
+}
+
+/// A rule change's entry as `governance_outbox` holds it (encoded with leaf index 0); anything
+/// else there is an inconsistency the writer refuses to sequence.
+pub(super) fn decode_outbox_entry(bytes: &[u8]) -> Result<LedgerRecord, LedgerError> {
+    match LedgerRecord::decode(bytes) {
+        Ok(record @ LedgerRecord::Governance(_)) => Ok(record),
+        Ok(other) => Err(LedgerError::Inconsistent(format!(
+            "the governance outbox holds an entry of kind {}",
+            other.kind().as_str()
+        ))),
+        Err(error) => Err(LedgerError::Inconsistent(format!(
+            "a governance outbox entry does not decode: {error}"
+        ))),
+    }
 }
 
 /// Writes the batch's entries and tree nodes through `connection` (inside the caller's
@@ -107,21 +178,23 @@ impl SequencedBatch {
         transaction: &rusqlite::Transaction<'_>,
     ) -> rusqlite::Result<()> {
         let mut insert_entry = transaction.prepare_cached(&format!(
-            "{INSERT_ENTRIES}VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "{INSERT_ENTRIES}VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))?;
         for row in &self.rows {
-            let entry = &row.entry;
+            let columns = &row.columns;
             insert_entry.execute(rusqlite::params![
-                to_sql_index(entry.leaf_index),
+                to_sql_index(columns.leaf_index),
                 row.leaf_hash.as_slice(),
                 row.entry_bytes.as_slice(),
-                entry.recorded_at_micros,
-                entry.consumer,
-                entry.provider,
-                entry.data_type,
-                entry.purpose,
-                entry.outcome.as_str(),
-                entry.subject_pseudonym.as_slice(),
+                columns.recorded_at_micros,
+                columns.consumer,
+                columns.provider,
+                columns.data_type,
+                columns.purpose,
+                columns.outcome,
+                columns.subject_pseudonym.as_slice(),
+                columns.kind,
+                columns.governance_sequence,
             ])?;
         }
         let mut insert_node = transaction
@@ -148,17 +221,20 @@ impl SequencedBatch {
 fn push_entries_insert(statement: &mut StatementBuilder, rows: &[SequencedRow]) {
     statement.push(INSERT_ENTRIES);
     statement.push_values(rows, |values, row| {
+        let columns = &row.columns;
         values
-            .bind(to_sql_index(row.entry.leaf_index))
+            .bind(to_sql_index(columns.leaf_index))
             .bind(row.leaf_hash.to_vec())
             .bind(row.entry_bytes.clone())
-            .bind(row.entry.recorded_at_micros)
-            .bind(row.entry.consumer.clone())
-            .bind(row.entry.provider.clone())
-            .bind(row.entry.data_type.clone())
-            .bind(row.entry.purpose.clone())
-            .bind(row.entry.outcome.as_str())
-            .bind(row.entry.subject_pseudonym.to_vec());
+            .bind(columns.recorded_at_micros)
+            .bind(columns.consumer.clone())
+            .bind(columns.provider.clone())
+            .bind(columns.data_type.clone())
+            .bind(columns.purpose.clone())
+            .bind(columns.outcome)
+            .bind(columns.subject_pseudonym.clone())
+            .bind(columns.kind)
+            .bind(columns.governance_sequence);
     });
 }
 

@@ -15,6 +15,8 @@ use crate::store::statement::{Placeholders, StatementBuilder};
 
 /// How often the indexer catches up.
 const INDEX_INTERVAL: Duration = Duration::from_millis(500);
+/// `ledger_entries.kind` of a transfer.
+const TRANSFER_KIND: i64 = 1;
 /// Most entries indexed per transaction.
 const INDEX_BATCH: i64 = 5_000;
 
@@ -53,7 +55,7 @@ async fn index_next_batch(pool: &AnyPool, placeholders: Placeholders) -> Result<
             .await?
             .try_get("indexed_through")?;
     let rows = sqlx::query(
-        "SELECT leaf_index, subject_pseudonym FROM ledger_entries
+        "SELECT leaf_index, subject_pseudonym, kind FROM ledger_entries
          WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2",
     )
     .bind(indexed_through)
@@ -64,15 +66,17 @@ async fn index_next_batch(pool: &AnyPool, placeholders: Placeholders) -> Result<
         return Ok(0);
     };
     let next: i64 = last.try_get::<i64, _>("leaf_index")? + 1;
-    let pairs: Vec<(Vec<u8>, i64)> = rows
-        .iter()
-        .map(|row| {
-            Ok((
+    let mut pairs: Vec<(Vec<u8>, i64)> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // Only transfers (kind 1) name a subject; the index moves past the other kinds.
+        if row.try_get::<i64, _>("kind")? == TRANSFER_KIND {
+            pairs.push((
                 row.try_get("subject_pseudonym")?,
                 row.try_get("leaf_index")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+            ));
+        }
+    }
+    let indexed = rows.len();
     for chunk in pairs.chunks(1_000) {
         let mut insert = StatementBuilder::new(
             placeholders,
@@ -93,5 +97,5 @@ async fn index_next_batch(pool: &AnyPool, placeholders: Placeholders) -> Result<
     .execute(&mut *transaction)
     .await?;
     transaction.commit().await?;
-    Ok(pairs.len())
+    Ok(indexed)
 }

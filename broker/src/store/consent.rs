@@ -1,9 +1,10 @@
-//! The consents table.
+//! The consents table. Grants and revocations run through a rule change's transaction
+//! (`connection`, from [`RuleChange`](super::RuleChange)).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
-use super::StoreError;
+use super::{Revocation, StoreError};
 use crate::registry::Consent;
 
 /// Reads and writes consents.
@@ -43,7 +44,11 @@ impl ConsentStore {
     }
 
     /// Stores a new consent.
-    pub async fn insert(&self, consent: &Consent) -> Result<(), StoreError> {
+    pub async fn insert(
+        &self,
+        connection: &mut AnyConnection,
+        consent: &Consent,
+    ) -> Result<(), StoreError> {
         let purposes = serde_json::to_string(&consent.purposes)
             .map_err(|error| StoreError::encode("consent purposes", error))?;
         let data_types = serde_json::to_string(&consent.data_types)
@@ -60,7 +65,7 @@ impl ConsentStore {
         .bind(consent.granted_at)
         .bind(consent.valid_until)
         .bind(&consent.recorded_by)
-        .execute(&self.pool)
+        .execute(connection)
         .await?;
         Ok(())
     }
@@ -77,16 +82,36 @@ impl ConsentStore {
     }
 
     /// Revokes a consent at `now` (the first revocation time is kept); `NotFound` if absent.
-    pub async fn revoke(&self, id: &str, now: i64) -> Result<Consent, StoreError> {
+    pub async fn revoke(
+        &self,
+        connection: &mut AnyConnection,
+        id: &str,
+        now: i64,
+    ) -> Result<Revocation<Consent>, StoreError> {
+        let already_revoked =
+            super::was_revoked(&mut *connection, "consents", id.to_owned()).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE consents SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING {CONSENT_COLUMNS}"
         )))
         .bind(now)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(connection)
         .await?
         .ok_or_else(|| StoreError::NotFound("consent".to_owned()))?;
-        consent_from_row(&row)
+        Ok(Revocation {
+            record: consent_from_row(&row)?,
+            newly_revoked: !already_revoked,
+        })
+    }
+
+    /// Every consent, by grant time and id, read through `connection` (the baseline).
+    pub(crate) async fn all_in(connection: &mut AnyConnection) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consents ORDER BY granted_at, id"
+        )))
+        .fetch_all(connection)
+        .await?;
+        rows.iter().map(consent_from_row).collect()
     }
 
     /// Every consent of a subject, newest first.

@@ -15,6 +15,7 @@
 //! gives the same guarantee with its defaults (`fsync = on`, `synchronous_commit = on`).
 
 mod consent;
+mod governance;
 mod registry;
 mod repertory;
 pub(crate) mod statement;
@@ -27,8 +28,41 @@ use sqlx::{AnyPool, Executor as _, Row as _};
 use tokio::task::JoinHandle;
 
 pub use consent::ConsentStore;
-pub use registry::RegistryStore;
-pub use repertory::RepertoryStore;
+pub use governance::{BaselineChange, GovernanceStore, RuleChange};
+pub use registry::{RegistrySnapshot, RegistryStore};
+pub use repertory::{RepertoryStore, StoredSubjectRegistration};
+
+/// The outcome of a revocation: the record after it, and whether this call revoked it (`false`:
+/// it was revoked before, and nothing changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation<Record> {
+    /// The record, revoked.
+    pub record: Record,
+    /// Whether this call revoked it.
+    pub newly_revoked: bool,
+}
+
+/// Whether the row `table.id = id` exists with `revoked_at` set, read through `connection`
+/// (inside the rule change's transaction, which serialises rule changes).
+async fn was_revoked<Id>(
+    connection: &mut sqlx::AnyConnection,
+    table: &'static str,
+    id: Id,
+) -> Result<bool, StoreError>
+where
+    Id: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT revoked_at FROM {table} WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(connection)
+    .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        None => false,
+    })
+}
 
 /// Which database engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +360,11 @@ impl Database {
     /// The consents.
     pub fn consents(&self) -> ConsentStore {
         ConsentStore::new(self.pool.clone())
+    }
+
+    /// The rule changes' transactions (`governance_state`, `governance_outbox`).
+    pub fn governance(&self) -> GovernanceStore {
+        GovernanceStore::new(self.pool.clone())
     }
 
     /// The registry tables.

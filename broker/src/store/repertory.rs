@@ -1,9 +1,24 @@
 //! The persons repertory table: which consumer has which subject (by pseudonym) in its files.
+//! Registrations and their ends run through a rule change's transaction (`connection`, from
+//! [`RuleChange`](super::RuleChange)).
 
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use kruispunt_adapter::identity::AgencyId;
 
 use super::StoreError;
 use crate::registry::SubjectRegistration;
+
+/// A registration as stored: what the consumer stated, when it was recorded and ended.
+#[derive(Debug, Clone)]
+pub struct StoredSubjectRegistration {
+    /// What the consumer stated.
+    pub registration: SubjectRegistration,
+    /// Unix seconds.
+    pub registered_at: i64,
+    /// Unix seconds; `None` while not ended.
+    pub ended_at: Option<i64>,
+}
 
 /// Reads and writes subject registrations.
 #[derive(Clone, Debug)]
@@ -19,6 +34,7 @@ impl RepertoryStore {
     /// Records a registration.
     pub async fn register(
         &self,
+        connection: &mut AnyConnection,
         registration: &SubjectRegistration,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -32,7 +48,7 @@ impl RepertoryStore {
         .bind(registration.valid_from)
         .bind(registration.valid_until)
         .bind(now)
-        .execute(&self.pool)
+        .execute(connection)
         .await?;
         Ok(())
     }
@@ -40,6 +56,7 @@ impl RepertoryStore {
     /// Ends the consumer's registrations of a subject (in one capacity, or all); returns how many.
     pub async fn unregister(
         &self,
+        connection: &mut AnyConnection,
         consumer: &str,
         subject_pseudonym: &[u8; 32],
         capacity: Option<&str>,
@@ -55,9 +72,44 @@ impl RepertoryStore {
         .bind(subject_pseudonym.as_slice())
         .bind(capacity)
         .bind(capacity)
-        .execute(&self.pool)
+        .execute(connection)
         .await?;
         Ok(result.rows_affected())
+    }
+
+    /// Every registration, in the order recorded, read through `connection` (the baseline).
+    pub(crate) async fn all_in(
+        connection: &mut AnyConnection,
+    ) -> Result<Vec<StoredSubjectRegistration>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT consumer, subject_pseudonym, capacity, valid_from, valid_until, registered_at, ended_at
+             FROM subject_registrations ORDER BY id",
+        )
+        .fetch_all(connection)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let consumer: String = row.try_get("consumer")?;
+                let pseudonym: Vec<u8> = row.try_get("subject_pseudonym")?;
+                Ok(StoredSubjectRegistration {
+                    registration: SubjectRegistration {
+                        consumer: AgencyId::parse(&consumer)
+                            .map_err(|error| StoreError::corrupt("registration consumer", error))?,
+                        subject_pseudonym: pseudonym.try_into().map_err(|_| {
+                            StoreError::Corrupt {
+                                what: "registration subject pseudonym (not 32 bytes)".to_owned(),
+                                cause: None,
+                            }
+                        })?,
+                        capacity: row.try_get("capacity")?,
+                        valid_from: row.try_get("valid_from")?,
+                        valid_until: row.try_get("valid_until")?,
+                    },
+                    registered_at: row.try_get("registered_at")?,
+                    ended_at: row.try_get("ended_at")?,
+                })
+            })
+            .collect()
     }
 
     /// Whether the subject is in the consumer's files at `now`.

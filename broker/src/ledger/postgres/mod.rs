@@ -16,14 +16,47 @@ mod sequencer;
 
 pub use sequencer::{ELECTION_INTERVAL, SEQUENCER_APPLICATION_NAME};
 
+/// How often a rule change waiting for its entry looks for it.
+const GOVERNANCE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Waits until the rule change numbered `sequence` is in `ledger_entries`, at most as long as
+/// a transfer waits for its entry ([`queue::SEQUENCING_TIMEOUT`]), after waking the sequencer,
+/// which drains the outbox in its next batch.
+pub(super) async fn await_governance_entry(
+    reader: &LedgerReader,
+    sequence: u64,
+) -> Result<(), LedgerError> {
+    let started = std::time::Instant::now();
+    // Wake the sequencer now rather than at its next idle poll; a lost notification only costs
+    // that poll.
+    if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+        .bind(queue::QUEUED_CHANNEL)
+        .execute(reader.pool())
+        .await
+    {
+        tracing::debug!(error = %ErrorChain(&error), "cannot notify the ledger sequencer");
+    }
+    loop {
+        if reader.has_governance_entry(sequence).await? {
+            return Ok(());
+        }
+        if started.elapsed() > queue::SEQUENCING_TIMEOUT {
+            return Err(LedgerError::NotSequenced {
+                waited: queue::SEQUENCING_TIMEOUT,
+            });
+        }
+        tokio::time::sleep(GOVERNANCE_POLL).await;
+    }
+}
+
 use std::sync::Arc;
 
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::TreeHead;
 use super::append::AppendJob;
+use super::{LedgerError, LedgerReader, TreeHead};
 use crate::error_chain::ErrorChain;
 use crate::shutdown::{StopSignal, StopSwitch};
 

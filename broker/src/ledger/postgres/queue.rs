@@ -66,10 +66,21 @@ impl QueueWriter {
     pub(super) async fn run(self, mut jobs: mpsc::Receiver<AppendJob>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while jobs.recv_many(&mut batch, self.max_batch).await > 0 {
-            let (entries, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
-                .into_iter()
-                .map(|job| (job.entry.encode(), job.reply))
-                .unzip();
+            let mut entries = Vec::with_capacity(batch.len());
+            let mut replies = Vec::with_capacity(batch.len());
+            for job in std::mem::take(&mut batch) {
+                match job {
+                    AppendJob::Transfer { entry, reply } => {
+                        entries.push(entry.encode());
+                        replies.push(reply);
+                    }
+                    // Rule changes wait for their entry by polling (`await_governance_entry`);
+                    // their transaction already woke the sequencer.
+                    AppendJob::DrainGovernanceOutbox { reply } => {
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+            }
             let mut replies = replies.into_iter();
             for chunk in entries.chunks(QUEUE_ROWS_PER_STATEMENT) {
                 let chunk_replies: Vec<Reply> = replies.by_ref().take(chunk.len()).collect();

@@ -19,11 +19,11 @@ use tokio::sync::watch;
 
 use super::queue::{QUEUED_CHANNEL, SEQUENCED_CHANNEL, listen};
 use crate::error_chain::ErrorChain;
-use crate::ledger::sequencing::{load_range, sequence, write_sequenced};
+use crate::ledger::sequencing::{decode_outbox_entry, load_range, sequence, write_sequenced};
 use crate::ledger::{LedgerError, TreeHead};
 use crate::shutdown::StopSignal;
 use crate::store::statement::{Placeholders, StatementBuilder};
-use kruispunt_transparency::{CompactRange, LedgerEntry};
+use kruispunt_transparency::{CompactRange, LedgerEntry, LedgerRecord};
 
 /// How often a node that is not the sequencer tries to become it.
 pub const ELECTION_INTERVAL: Duration = Duration::from_millis(500);
@@ -125,38 +125,68 @@ impl Sequencer {
         }
     }
 
-    /// Sequences up to `max_batch` queued entries in one transaction; returns how many.
+    /// Sequences up to `max_batch` queued entries, after every rule change waiting in the
+    /// outbox, in one transaction; returns how many entries it placed.
     async fn sequence_next_batch(
         &self,
         connection: &mut AnyConnection,
         range: &mut CompactRange,
     ) -> Result<usize, LedgerError> {
         let mut transaction = connection.begin().await?;
+        // The queue first, then the outbox (see the module documentation).
         let rows =
             sqlx::query("SELECT queue_id, entry FROM ledger_queue ORDER BY queue_id LIMIT $1")
                 .bind(i64::try_from(self.max_batch).unwrap_or(i64::MAX))
                 .fetch_all(&mut *transaction)
                 .await?;
-        if rows.is_empty() {
+        let outbox =
+            sqlx::query("SELECT outbox_id, entry FROM governance_outbox ORDER BY sequence")
+                .fetch_all(&mut *transaction)
+                .await?;
+        if rows.is_empty() && outbox.is_empty() {
             return Ok(0);
         }
+        let mut outbox_ids = Vec::with_capacity(outbox.len());
+        let mut entries = Vec::with_capacity(outbox.len() + rows.len());
+        for row in &outbox {
+            outbox_ids.push(row.try_get::<i64, _>("outbox_id")?);
+            let bytes: Vec<u8> = row.try_get("entry")?;
+            entries.push(decode_outbox_entry(&bytes)?);
+        }
         let mut queue_ids = Vec::with_capacity(rows.len());
-        let mut entries = Vec::with_capacity(rows.len());
         for row in &rows {
             queue_ids.push(row.try_get::<i64, _>("queue_id")?);
             let bytes: Vec<u8> = row.try_get("entry")?;
-            entries.push(LedgerEntry::decode(&bytes).map_err(|error| {
-                LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
-            })?);
+            entries.push(LedgerRecord::Transfer(
+                LedgerEntry::decode(&bytes).map_err(|error| {
+                    LedgerError::Inconsistent(format!("a queued entry does not decode: {error}"))
+                })?,
+            ));
         }
         let batch = sequence(range, entries)?;
         write_sequenced(&mut transaction, &batch).await?;
+        if !outbox_ids.is_empty() {
+            let mut drained = StatementBuilder::new(
+                Placeholders::Numbered,
+                "DELETE FROM governance_outbox WHERE outbox_id IN ",
+            );
+            drained.push_list(outbox_ids.iter().copied());
+            drained.build()?.execute(&mut *transaction).await?;
+        }
+        if queue_ids.is_empty() {
+            transaction.commit().await?;
+            *range = batch.range;
+            self.publish(range);
+            return Ok(outbox_ids.len());
+        }
         let mut record = StatementBuilder::new(
             Placeholders::Numbered,
             "INSERT INTO ledger_sequenced (queue_id, leaf_index, leaf_hash) ",
         );
         record.push_values(
-            queue_ids.iter().zip(batch.receipts()),
+            queue_ids
+                .iter()
+                .zip(batch.receipts().skip(outbox_ids.len())),
             |values, (queue_id, receipt)| {
                 values
                     .bind(*queue_id)
@@ -178,7 +208,7 @@ impl Sequencer {
         transaction.commit().await?;
         *range = batch.range;
         self.publish(range);
-        Ok(queue_ids.len())
+        Ok(outbox_ids.len() + queue_ids.len())
     }
 
     fn publish(&self, range: &CompactRange) {
