@@ -38,10 +38,10 @@ pub mod merkle;
 pub mod note;
 pub mod receipt;
 
+pub use answer::AnswerStatement;
 pub use checkpoint::{
     Checkpoint, CheckpointError, sign_checkpoint, verify_checkpoint, verify_checkpoint_with_origin,
 };
-pub use answer::AnswerStatement;
 pub use ledger_entry::{
     AnswerSignature, ChangeKind, ChangePublishedEntry, EntryDecodeError, EntryKind,
     GovernanceChange, GovernanceEntry, LedgerEntry, LedgerRecord, NoticeDeliveredEntry, Outcome,

@@ -224,8 +224,8 @@ impl LedgerEntry {
                 writer.i64(signature.signed_at_micros);
                 writer.hash(&signature.certificate_sha256);
                 writer.string(&signature.algorithm);
-                let bytes = &signature.signature
-                    [..signature.signature.len().min(MAX_SIGNATURE_BYTES)];
+                let bytes =
+                    &signature.signature[..signature.signature.len().min(MAX_SIGNATURE_BYTES)];
                 writer.length_prefixed(bytes);
             }
         }
