@@ -77,6 +77,7 @@ async fn serve(
     .max_decoding_message_size(limits.max_request_bytes);
     let consent = ConsentServer::new(ConsentService::new(
         broker.catalog.clone(),
+        broker.registry_index.clone(),
         broker.database.consents(),
         broker.pipeline.pseudonymizer.clone(),
     ))

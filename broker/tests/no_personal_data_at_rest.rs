@@ -33,9 +33,9 @@
 //! | consumer | Exchange.Fetch               | request_id               | free text (delivered, refused) |
 //! | consumer | Exchange.Fetch               | consent_id               | nonexistent, quoted, existing  |
 //! | consumer | Registry.RegisterSubject     | subject.scheme, .id      | valid INSZ, malformed one      |
-//! | consumer | Registry.RegisterSubject     | capacity                 | free text (refused)            |
+//! | consumer | Registry.RegisterSubject     | capacity                 | free text, code form           |
 //! | consumer | Registry.UnregisterSubject   | subject.scheme, .id      | valid INSZ                     |
-//! | consumer | Registry.UnregisterSubject   | capacity                 | free text (refused)            |
+//! | consumer | Registry.UnregisterSubject   | capacity                 | free text, code form           |
 //! | portal   | Consent.GrantConsent         | subject.scheme, .id      | valid INSZ, malformed one      |
 //! | portal   | Consent.GrantConsent         | consumer                 | agency-id form, free text      |
 //! | portal   | Consent.GrantConsent         | purposes[]               | free text, code form (refused) |
@@ -59,10 +59,11 @@
 //! Left out on purpose: the fields only an operator types (agency display names, routes, purpose
 //! codes and descriptions, authorizations' legal basis and its reference). They are the
 //! operator's own deliberations, stored as typed; this test's operator types neutral values.
-//! A capacity and a purpose are code tokens (`^[a-z0-9][a-z0-9._-]{0,63}$`): a name, an address,
-//! an e-mail address or a phone number cannot take that form, so only free text is typed there;
-//! a consent's purposes must moreover be registered codes, and its consumer an agency the
-//! registry authorizes for something.
+//! A capacity and a purpose are code tokens (`^[a-z0-9][a-z0-9._-]{0,63}$`): a name with spaces,
+//! an address, an e-mail address or a phone number cannot take that form and is refused, but a
+//! name written as a token or an INSZ can, so capacities are stored as keyed digests; a
+//! purpose, in a fetch or a consent, must be a registered code, and a consent's consumer an
+//! agency some authorization names.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -188,6 +189,20 @@ impl Persona {
             self.email.clone(),
             self.phone.clone(),
         ]
+    }
+
+    /// What a consumer might type as a capacity, and whether it has the form of a code (and is
+    /// accepted, to be stored as a keyed digest) or not (and is refused).
+    fn capacities(&self) -> Vec<(String, bool)> {
+        let mut capacities: Vec<(String, bool)> = self
+            .pieces()
+            .into_iter()
+            .map(|piece| (piece, false))
+            .collect();
+        capacities[1].1 = true; // 85.07.01-033.xx is a code token.
+        capacities.push((self.name_as_token(), true));
+        capacities.push((self.insz.clone(), true));
+        capacities
     }
 
     /// What is searched for: (what it is, the text).
@@ -497,15 +512,24 @@ async fn no_personal_data_typed_by_callers_is_at_rest(backend: Backend) {
     .into_iter()
     .chain(
         persona("Registry.RegisterSubject.capacity")
-            .pieces()
+            .capacities()
             .into_iter()
-            .map(|capacity| {
-                (
-                    "RegisterSubject, free-text capacity",
-                    subjects[2].clone(),
-                    capacity,
-                    Code::InvalidArgument,
-                )
+            .map(|(capacity, is_code)| {
+                if is_code {
+                    (
+                        "RegisterSubject, a capacity in code form",
+                        subjects[2].clone(),
+                        capacity,
+                        Code::Ok,
+                    )
+                } else {
+                    (
+                        "RegisterSubject, free-text capacity",
+                        subjects[2].clone(),
+                        capacity,
+                        Code::InvalidArgument,
+                    )
+                }
             }),
     ) {
         let result = repertory
@@ -526,15 +550,24 @@ async fn no_personal_data_typed_by_callers_is_at_rest(backend: Backend) {
     .into_iter()
     .chain(
         persona("Registry.UnregisterSubject.capacity")
-            .pieces()
+            .capacities()
             .into_iter()
-            .map(|capacity| {
-                (
-                    "UnregisterSubject, free-text capacity",
-                    subjects[2].clone(),
-                    capacity,
-                    Code::InvalidArgument,
-                )
+            .map(|(capacity, is_code)| {
+                if is_code {
+                    (
+                        "UnregisterSubject, a capacity in code form",
+                        subjects[2].clone(),
+                        capacity,
+                        Code::Ok,
+                    )
+                } else {
+                    (
+                        "UnregisterSubject, free-text capacity",
+                        subjects[2].clone(),
+                        capacity,
+                        Code::InvalidArgument,
+                    )
+                }
             }),
     ) {
         let result = repertory

@@ -12,6 +12,7 @@ use super::status::invalid_argument;
 use super::subject_pseudonym;
 use crate::catalog::Catalog;
 use crate::registry::{Consent, check_text, now_unix_seconds};
+use crate::registry_index::RegistryIndex;
 use crate::store::ConsentStore;
 use kruispunt_transparency::SubjectPseudonymizer;
 
@@ -23,15 +24,23 @@ const MAX_LIST: usize = 32;
 /// The `Consent` service.
 pub struct ConsentService {
     catalog: Catalog,
+    registry_index: RegistryIndex,
     store: ConsentStore,
     pseudonymizer: SubjectPseudonymizer,
 }
 
 impl ConsentService {
-    /// A service over the consents table.
-    pub fn new(catalog: Catalog, store: ConsentStore, pseudonymizer: SubjectPseudonymizer) -> Self {
+    /// A service over the consents table. A consent names only what `registry_index` knows: a
+    /// consumer some authorization names, registered purpose codes.
+    pub fn new(
+        catalog: Catalog,
+        registry_index: RegistryIndex,
+        store: ConsentStore,
+        pseudonymizer: SubjectPseudonymizer,
+    ) -> Self {
         Self {
             catalog,
+            registry_index,
             store,
             pseudonymizer,
         }
@@ -67,8 +76,18 @@ impl ConsentApi for ConsentService {
         let keeper = require_any_role(&request, CONSENT_KEEPERS)?;
         let request = request.into_inner();
         let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
+        // What a consent names is the registry's vocabulary, never the portal's free text: the
+        // consumer is an agency some authorization names, the purposes are registered codes,
+        // the data types are in the catalog. None is quoted back (a caller may have put
+        // anything in it).
         let consumer = AgencyId::parse(&request.consumer)
-            .map_err(|error| invalid_argument(format!("consumer: {error}")))?;
+            .ok()
+            .filter(|consumer| self.registry_index.names_consumer(consumer.as_str()))
+            .ok_or_else(|| {
+                invalid_argument(
+                    "consumer is not an agency any authorization names (Registry.ListAuthorizations)",
+                )
+            })?;
         for (field, list) in [
             ("purposes", &request.purposes),
             ("data_types", &request.data_types),
@@ -79,14 +98,23 @@ impl ConsentApi for ConsentService {
                 )));
             }
         }
-        for purpose in &request.purposes {
-            check_text("purpose", purpose, super::exchange::MAX_PURPOSE_CHARS, true)
-                .map_err(invalid_argument)?;
+        if !request
+            .purposes
+            .iter()
+            .all(|purpose| self.registry_index.is_registered_purpose(purpose))
+        {
+            return Err(invalid_argument(
+                "purposes must be registered purpose codes (Registry.ListPurposes)",
+            ));
         }
-        for data_type in &request.data_types {
-            if self.catalog.get(data_type).is_none() {
-                return Err(invalid_argument(format!("unknown data type {data_type:?}")));
-            }
+        if !request
+            .data_types
+            .iter()
+            .all(|data_type| self.catalog.get(data_type).is_some())
+        {
+            return Err(invalid_argument(
+                "data_types must be known data types (Registry.ListDataTypes)",
+            ));
         }
         let now = now_unix_seconds();
         if request.valid_until <= now {

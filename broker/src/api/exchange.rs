@@ -51,11 +51,9 @@ impl Exchange for ExchangeService {
             .catalog
             .get(&request.data_type)
             .cloned()
+            // The text is not quoted back (a caller may have put anything in it).
             .ok_or_else(|| {
-                invalid_argument(format!(
-                    "unknown data type {:?}; Registry.ListDataTypes lists the known ones",
-                    truncate(&request.data_type, 80)
-                ))
+                invalid_argument("unknown data type; Registry.ListDataTypes lists the known ones")
             })?;
         let subject = request
             .subject
@@ -91,8 +89,4 @@ impl Exchange for ExchangeService {
             receipt: Some(audit_receipt(delivery.receipt)),
         }))
     }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
 }

@@ -12,8 +12,8 @@ use super::subject_pseudonym;
 use crate::catalog::Catalog;
 use crate::minimisation::FieldSet;
 use crate::registry::{
-    Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route, SubjectRegistration,
-    check_text, now_unix_seconds,
+    Agency, Authorization, AuthorizationGrant, Capacity, Purpose, PurposeCode, Route,
+    SubjectRegistration, check_text, now_unix_seconds,
 };
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
@@ -23,9 +23,6 @@ use kruispunt_transparency::SubjectPseudonymizer;
 /// Longest display name, purpose description, legal basis or legal basis reference, in
 /// characters.
 const MAX_TEXT_CHARS: usize = 500;
-
-/// Longest capacity name in the persons repertory.
-const MAX_CAPACITY_CHARS: usize = 100;
 
 /// The `Registry` service.
 pub struct RegistryService {
@@ -67,7 +64,10 @@ impl RegistryService {
         if self.catalog.get(id).is_some() {
             Ok(())
         } else {
-            Err(invalid_argument(format!("unknown data type {id:?}")))
+            // The text is not quoted back (a caller may have put anything in it).
+            Err(invalid_argument(
+                "unknown data type; Registry.ListDataTypes lists the known ones",
+            ))
         }
     }
 }
@@ -85,6 +85,12 @@ fn validity_period(
         return Err(invalid_argument("valid_until must be after valid_from"));
     }
     Ok((valid_from, valid_until))
+}
+
+/// A capacity from a request field, a code token (INVALID_ARGUMENT naming `field` if not; the
+/// text is not quoted back).
+fn capacity(field: &str, text: &str) -> Result<Capacity, Status> {
+    Capacity::parse(text).map_err(|error| invalid_argument(format!("{field} {error}")))
 }
 
 /// A purpose code from a request field, well formed (INVALID_ARGUMENT naming `field` if not).
@@ -357,22 +363,23 @@ impl Registry for RegistryService {
         let consumer = require_role(&request, Role::Consumer)?;
         let request = request.into_inner();
         let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
-        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, true)
-            .map_err(invalid_argument)?;
+        let capacity = capacity("capacity", &request.capacity)?;
         let now = now_unix_seconds();
         let (valid_from, valid_until) =
             validity_period(request.valid_from, request.valid_until, now)?;
         let registration = SubjectRegistration {
             consumer: consumer.agency_id().clone(),
             subject_pseudonym,
-            capacity: request.capacity,
+            capacity_digest: self
+                .pseudonymizer
+                .capacity_digest(consumer.agency_id().as_str(), capacity.as_str()),
             valid_from,
             valid_until,
         };
         self.repertory.register(&registration, now).await?;
         Ok(Response::new(proto::SubjectRegistration {
             consumer: registration.consumer.to_string(),
-            capacity: registration.capacity,
+            capacity: capacity.to_string(),
             valid_from,
             valid_until: valid_until.unwrap_or(0),
         }))
@@ -385,14 +392,23 @@ impl Registry for RegistryService {
         let consumer = require_role(&request, Role::Consumer)?;
         let request = request.into_inner();
         let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
-        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, false)
-            .map_err(invalid_argument)?;
+        // Empty: every capacity. Anything else is a capacity's code, checked as at registration
+        // (free text could never match one).
+        let capacity = (!request.capacity.is_empty())
+            .then(|| capacity("capacity", &request.capacity))
+            .transpose()?;
         let ended = self
             .repertory
             .unregister(
                 consumer.agency_id().as_str(),
                 &subject_pseudonym,
-                (!request.capacity.is_empty()).then_some(request.capacity.as_str()),
+                capacity.as_ref().map(|capacity| {
+                    (
+                        self.pseudonymizer
+                            .capacity_digest(consumer.agency_id().as_str(), capacity.as_str()),
+                        capacity.as_str(),
+                    )
+                }),
                 now_unix_seconds(),
             )
             .await?;

@@ -28,7 +28,7 @@ impl RepertoryStore {
         )
         .bind(registration.consumer.as_str())
         .bind(registration.subject_pseudonym.as_slice())
-        .bind(&registration.capacity)
+        .bind(hex::encode(registration.capacity_digest))
         .bind(registration.valid_from)
         .bind(registration.valid_until)
         .bind(now)
@@ -38,23 +38,30 @@ impl RepertoryStore {
     }
 
     /// Ends the consumer's registrations of a subject (in one capacity, or all); returns how many.
+    /// A capacity is given as its keyed digest (how registrations store it) and as its code
+    /// (how registrations from before digests, scrubbed to codes by migration 0006, store it).
     pub async fn unregister(
         &self,
         consumer: &str,
         subject_pseudonym: &[u8; 32],
-        capacity: Option<&str>,
+        capacity: Option<([u8; 32], &str)>,
         now: i64,
     ) -> Result<u64, StoreError> {
+        let (digest, code) = match capacity {
+            Some((digest, code)) => (Some(hex::encode(digest)), Some(code)),
+            None => (None, None),
+        };
         let result = sqlx::query(
             "UPDATE subject_registrations SET ended_at = $1
              WHERE consumer = $2 AND subject_pseudonym = $3 AND ended_at IS NULL
-               AND ($4 IS NULL OR capacity = $5)",
+               AND ($4 IS NULL OR capacity = $5 OR capacity = $6)",
         )
         .bind(now)
         .bind(consumer)
         .bind(subject_pseudonym.as_slice())
-        .bind(capacity)
-        .bind(capacity)
+        .bind(digest.clone())
+        .bind(digest)
+        .bind(code)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())

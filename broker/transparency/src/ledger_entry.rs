@@ -407,6 +407,14 @@ impl SubjectPseudonymizer {
         self.keyed_digest(b"kruispunt.case.v1", &[consumer, kind, reference])
     }
 
+    /// A consumer's capacity code in the persons repertory as the broker stores it (never in
+    /// an entry): HMAC-SHA256(secret, "kruispunt.capacity.v1" ‖ 0x00 ‖ consumer ‖ 0x00 ‖
+    /// capacity). Equal capacities of one consumer match; nobody without the secret can read
+    /// them.
+    pub fn capacity_digest(&self, consumer: &str, capacity: &str) -> Hash {
+        self.keyed_digest(b"kruispunt.capacity.v1", &[consumer, capacity])
+    }
+
     /// HMAC-SHA256 of `label`, then each part after a 0x00 separator (parts never hold 0x00:
     /// every caller's text is checked for control characters first).
     fn keyed_digest(&self, label: &[u8], parts: &[&str]) -> Hash {
