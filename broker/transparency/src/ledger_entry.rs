@@ -803,4 +803,26 @@ mod tests {
         assert_ne!(base, first.pseudonym("be.kbo", "85073003328"));
         assert_ne!(base, first.pseudonym("be.insz", "85073003427"));
     }
+
+    #[test]
+    fn capacity_digests_depend_on_secret_consumer_and_capacity_and_no_other_digest_equals_them() {
+        let first = SubjectPseudonymizer::new([1; 32]);
+        let second = SubjectPseudonymizer::new([2; 32]);
+        let base = first.capacity_digest("be.test.consumer", "beneficiary");
+        assert_eq!(
+            base,
+            first.capacity_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(
+            base,
+            second.capacity_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(base, first.capacity_digest("be.test.other", "beneficiary"));
+        assert_ne!(base, first.capacity_digest("be.test.consumer", "employee"));
+        assert_ne!(
+            base,
+            first.request_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(base, first.pseudonym("be.test.consumer", "beneficiary"));
+    }
 }
