@@ -15,6 +15,9 @@
 //!   WAL belongs to the whole server (shared with every other test database), so it is not
 //!   searched there.
 //!
+//! The status messages of the refusals are searched as well: not at rest, but a refusal must
+//! not quote what the caller typed either.
+//!
 //! Each value is searched as its UTF-8 bytes, case-insensitively (ASCII), and hex-encoded (how
 //! `pg_dump` writes `bytea`, the ledger entries included); the INSZ with and without its
 //! punctuation. Every field gets its own made-up person ([`Persona`]), so a finding names the
@@ -253,16 +256,25 @@ impl AuthenticSource for PersonalDataSpillingRegistry {
 }
 
 /// Calls whose outcome differed from the expected code, and the findings, reported together.
+/// The refusals' status messages are kept too: they are not at rest, but they must not quote
+/// what the caller typed either (they are shown, printed and logged by clients).
 #[derive(Default)]
 struct Report {
     unexpected_outcomes: Vec<String>,
+    status_messages: Vec<(String, Vec<u8>)>,
 }
 
 impl Report {
     fn expect<T>(&mut self, what: &str, result: Result<T, tonic::Status>, expected: Code) {
         let code = match &result {
             Ok(_) => Code::Ok,
-            Err(status) => status.code(),
+            Err(status) => {
+                self.status_messages.push((
+                    format!("the status message of \"{what}\""),
+                    status.message().as_bytes().to_vec(),
+                ));
+                status.code()
+            }
         };
         if code != expected {
             self.unexpected_outcomes
@@ -889,6 +901,12 @@ async fn no_personal_data_typed_by_callers_is_at_rest(backend: Backend) {
     let mut findings = Vec::new();
     let while_serving = at_rest(&backend, deployment.directory.path(), &database.url);
     search(&while_serving, "while serving", &needles, &mut findings);
+    search(
+        &report.status_messages,
+        "returned to the caller",
+        &needles,
+        &mut findings,
+    );
     let status = broker.stop_cleanly(Duration::from_secs(30));
     assert!(status.success(), "the broker stopped with {status}");
     let after_stop = at_rest(&backend, deployment.directory.path(), &database.url);
