@@ -250,4 +250,14 @@ async fn the_upgrade_replaces_free_text_capacities_and_keeps_the_registrations()
             .collect();
     assert_eq!(capacities, ["unspecified", "unspecified", "beneficiary"]);
     pool.close().await;
+    // The text is gone from the files too (database and WAL), not only from the table.
+    for entry in std::fs::read_dir(directory.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(8).any(|window| window == b"Jozefien"),
+            "the free-text capacity is still in {}",
+            path.display()
+        );
+    }
 }
