@@ -59,6 +59,13 @@
 //! `Adapter.Describe` is not called by the broker. The fields the broker itself sends the adapter
 //! (`AdapterFetchRequest`) go to the provider, not to rest.
 //!
+//! TODO(case references): the case reference a consumer will send with a fetch (kept as a keyed
+//! digest in the ledger, `case_reference_digest`) is not in the contract yet; once the engineer
+//! adding it has merged, type a persona's data into it here like `request_id`.
+//! TODO(governance entries): once registrations and consents are recorded as governance entries,
+//! this test covers them as it stands (they go to the same database); nothing to add but a
+//! check that the run wrote some.
+//!
 //! Left out on purpose: the fields only an operator types (agency display names, routes, purpose
 //! codes and descriptions, authorizations' legal basis and its reference). They are the
 //! operator's own deliberations, stored as typed; this test's operator types neutral values.
