@@ -415,12 +415,14 @@ async fn no_personal_data_typed_by_callers_is_at_rest(backend: Backend) {
         internal_subject: internal.insz.clone(),
         internal_message: format!("record of {} is locked", internal.text()),
         invalid_payload_subject: invalid.insz.clone(),
+        // Personal data in values and in a member name (which a violation's JSON pointer might
+        // repeat).
         invalid_payload: serde_json::to_vec(&serde_json::json!({
             "naam": invalid.name,
             "rijksregisternummer": invalid.insz_punctuated(),
             "adres": invalid.street,
-            "email": invalid.email,
             "telefoon": invalid.phone,
+            (invalid.email.clone()): { "@type": 17 },
         }))
         .unwrap(),
     };
