@@ -6,7 +6,7 @@ use kruispunt_adapter::tls::{MutualTlsClient, MutualTlsServer, TlsError, TlsMate
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{BrokerConfig, ConfigError};
-use crate::governance::{GovernanceRecorder, pseudonym_epoch_of, record_baseline};
+use crate::governance::{GovernanceRecorder, record_baseline};
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
 use crate::pipeline::{Pipeline, TransferClock};
 use crate::pseudonym_epochs::PseudonymEpochs;
@@ -100,10 +100,9 @@ impl Broker {
             &config.data_dir.join("ledger-signing.key"),
             &config.ledger.origin,
         )?;
-        let pseudonymizer = SubjectPseudonymizer::new(secret);
         // Before the ledger starts (its writer drains the outbox first) and before anything is
         // served: the rules in force, if this database never recorded rule changes.
-        let baseline = record_baseline(&database, pseudonym_epoch_of(&pseudonymizer)).await?;
+        let baseline = record_baseline(&database).await?;
         if baseline > 0 {
             tracing::info!(
                 entries = baseline,

@@ -32,7 +32,7 @@
 //! | `authorization.granted` | `legal_basis`, `legal_basis_ref`, `allowed_fields` (the JSON array of JSON pointers, as stored), `revoked_at` |
 //! | `authorization.revoked` | `valid_from`, `valid_until`, `requires_consent`, `requires_subject_registration`, then those of `authorization.granted` |
 //! | `consent.granted` | `granted_at`, `revoked_at`, `recorded_by` |
-//! | `consent.revoked` | `purposes`, `data_types`, `valid_until`, `pseudonym_epoch`, `subject_pseudonym`, then those of `consent.granted` |
+//! | `consent.revoked` | `purposes`, `data_types`, `valid_until`, then those of `consent.granted` (no subject: the consent id leads to the grant) |
 //! | `subject.registered` | `capacity`, `registered_at` |
 //! | `subject.unregistered` | `capacity` (empty: every capacity), `ended` (how many registrations ended), `ended_at` |
 //!
@@ -43,25 +43,28 @@ use sha2::{Digest, Sha256};
 
 use crate::error_chain::ErrorChain;
 use crate::ledger::{Ledger, LedgerError};
-use crate::registry::{Agency, Authorization, Consent, Purpose, Route, SubjectRegistration};
+use crate::registry::{Agency, Authorization, Consent, Purpose, Route};
 use crate::store::{
     ConsentStore, Database, GovernanceStore, RegistryStore, RepertoryStore, RuleChange, StoreError,
 };
 use kruispunt_transparency::{
-    GovernanceChange, GovernanceEntry, Hash, SubjectPseudonymizer, ledger_entry::MAX_KEY_FIELDS,
+    GovernanceChange, GovernanceEntry, Hash, ledger_entry::MAX_KEY_FIELDS,
 };
 
 /// The actor of the rule entries a ledger records for the rules it found in force when it began
 /// recording rule changes (see [`record_baseline`]).
 pub const BASELINE_ACTOR: &str = "kruispunt.baseline";
 
-/// The pseudonym epoch whose secret keyed the subject pseudonyms this broker makes with
-/// `pseudonymizer`. Pseudonym epochs are not implemented yet: every pseudonym is keyed by the
-/// one secret from before epochs, epoch 0. THE one place rule changes take the epoch from; once
-/// the pseudonymizer knows its epoch, return it here.
-pub fn pseudonym_epoch_of(pseudonymizer: &SubjectPseudonymizer) -> u32 {
-    let _ = pseudonymizer;
-    0
+/// A subject as a governance entry names it: its pseudonym under the secret of `epoch`. A
+/// change made through the APIs names it under the epoch current when the change was made (so
+/// deleting that epoch's secret unlinks the entry, as it unlinks the epoch's transfers); the
+/// baseline, which reads only the registry's own pseudonyms, under epoch 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerSubject {
+    /// The pseudonym epoch whose secret keyed `pseudonym`.
+    pub epoch: u32,
+    /// The subject's pseudonym under that epoch's secret.
+    pub pseudonym: Hash,
 }
 
 /// One rule change, ready to be recorded: what changed, the record's key fields (names and
@@ -241,8 +244,8 @@ impl GovernanceRecord {
         ]
     }
 
-    /// `consent.granted`; the consent's pseudonym was keyed by `pseudonym_epoch`.
-    pub fn consent_granted(consent: &Consent, pseudonym_epoch: u32) -> Self {
+    /// `consent.granted`, the consent's subject named as `subject`.
+    pub fn consent_granted(consent: &Consent, subject: &LedgerSubject) -> Self {
         Self::new(
             GovernanceChange::ConsentGranted,
             vec![
@@ -251,16 +254,16 @@ impl GovernanceRecord {
                 field("purposes", sorted_list(&consent.purposes)),
                 field("data_types", sorted_list(&consent.data_types)),
                 field("valid_until", consent.valid_until.to_string()),
-                field("pseudonym_epoch", pseudonym_epoch.to_string()),
-                field("subject_pseudonym", hex::encode(consent.subject_pseudonym)),
+                field("pseudonym_epoch", subject.epoch.to_string()),
+                field("subject_pseudonym", hex::encode(subject.pseudonym)),
             ],
             Self::consent_other_fields(consent),
         )
     }
 
-    /// `consent.revoked` (the consent after its revocation; its pseudonym was keyed by
-    /// `pseudonym_epoch`).
-    pub fn consent_revoked(consent: &Consent, pseudonym_epoch: u32) -> Self {
+    /// `consent.revoked` (the consent after its revocation). The revocation names no subject:
+    /// its consent id leads to the grant, which does.
+    pub fn consent_revoked(consent: &Consent) -> Self {
         Self::new(
             GovernanceChange::ConsentRevoked,
             vec![
@@ -271,8 +274,6 @@ impl GovernanceRecord {
                 field("purposes", sorted_list(&consent.purposes)),
                 field("data_types", sorted_list(&consent.data_types)),
                 field("valid_until", consent.valid_until.to_string()),
-                field("pseudonym_epoch", pseudonym_epoch.to_string()),
-                field("subject_pseudonym", hex::encode(consent.subject_pseudonym)),
             ]
             .into_iter()
             .chain(Self::consent_other_fields(consent))
@@ -280,27 +281,28 @@ impl GovernanceRecord {
         )
     }
 
-    /// `subject.registered`, recorded at `registered_at`; the pseudonym was keyed by
-    /// `pseudonym_epoch`.
+    /// `subject.registered`: `consumer` registered `subject` for `valid_from`..`valid_until`,
+    /// recorded at `registered_at`; `capacity` as the repertory stores it (its keyed digest in
+    /// hex, or a code from before digests), which only the record digest covers.
     pub fn subject_registered(
-        registration: &SubjectRegistration,
+        consumer: &str,
+        subject: &LedgerSubject,
+        valid_from: i64,
+        valid_until: Option<i64>,
+        capacity: &str,
         registered_at: i64,
-        pseudonym_epoch: u32,
     ) -> Self {
         Self::new(
             GovernanceChange::SubjectRegistered,
             vec![
-                field("consumer", registration.consumer.as_str()),
-                field("pseudonym_epoch", pseudonym_epoch.to_string()),
-                field(
-                    "subject_pseudonym",
-                    hex::encode(registration.subject_pseudonym),
-                ),
-                field("valid_from", registration.valid_from.to_string()),
-                field("valid_until", optional_number(registration.valid_until)),
+                field("consumer", consumer),
+                field("pseudonym_epoch", subject.epoch.to_string()),
+                field("subject_pseudonym", hex::encode(subject.pseudonym)),
+                field("valid_from", valid_from.to_string()),
+                field("valid_until", optional_number(valid_until)),
             ],
             vec![
-                field("capacity", registration.capacity.clone()),
+                field("capacity", capacity),
                 field("registered_at", registered_at.to_string()),
             ],
         )
@@ -310,8 +312,7 @@ impl GovernanceRecord {
     /// `capacity`, or every one if `None`) ended at `ended_at`.
     pub fn subject_unregistered(
         consumer: &str,
-        subject_pseudonym: &[u8; 32],
-        pseudonym_epoch: u32,
+        subject: &LedgerSubject,
         capacity: Option<&str>,
         ended: u64,
         ended_at: i64,
@@ -320,8 +321,8 @@ impl GovernanceRecord {
             GovernanceChange::SubjectUnregistered,
             vec![
                 field("consumer", consumer),
-                field("pseudonym_epoch", pseudonym_epoch.to_string()),
-                field("subject_pseudonym", hex::encode(subject_pseudonym)),
+                field("pseudonym_epoch", subject.epoch.to_string()),
+                field("subject_pseudonym", hex::encode(subject.pseudonym)),
             ],
             vec![
                 field("capacity", capacity.unwrap_or_default()),
@@ -440,10 +441,7 @@ impl GovernanceRecorder {
 /// Agencies (a revoked one as registered, then revoked), purposes, routes, authorizations (and
 /// their revocations), consents (and their revocations), subject registrations (and their
 /// ends), each kind in its table's order. Returns how many entries it staged.
-pub async fn record_baseline(
-    database: &Database,
-    pseudonym_epoch: u32,
-) -> Result<usize, StoreError> {
+pub async fn record_baseline(database: &Database) -> Result<usize, StoreError> {
     let (mut baseline, sequence) = database.governance().begin_baseline().await?;
     if sequence != 0 {
         return Ok(0);
@@ -468,24 +466,35 @@ pub async fn record_baseline(
             records.push(GovernanceRecord::authorization_revoked(&authorization));
         }
     }
+    // The registry's own pseudonyms are keyed by epoch 0: the baseline names subjects so.
+    let registry_subject = |pseudonym| LedgerSubject {
+        epoch: 0,
+        pseudonym,
+    };
     for consent in ConsentStore::all_in(connection).await? {
-        records.push(GovernanceRecord::consent_granted(&consent, pseudonym_epoch));
+        records.push(GovernanceRecord::consent_granted(
+            &consent,
+            &registry_subject(consent.subject_pseudonym),
+        ));
         if consent.revoked_at.is_some() {
-            records.push(GovernanceRecord::consent_revoked(&consent, pseudonym_epoch));
+            records.push(GovernanceRecord::consent_revoked(&consent));
         }
     }
     for stored in RepertoryStore::all_in(connection).await? {
+        let subject = registry_subject(stored.subject_pseudonym);
         records.push(GovernanceRecord::subject_registered(
-            &stored.registration,
+            stored.consumer.as_str(),
+            &subject,
+            stored.valid_from,
+            stored.valid_until,
+            &stored.capacity,
             stored.registered_at,
-            pseudonym_epoch,
         ));
         if let Some(ended_at) = stored.ended_at {
             records.push(GovernanceRecord::subject_unregistered(
-                stored.registration.consumer.as_str(),
-                &stored.registration.subject_pseudonym,
-                pseudonym_epoch,
-                Some(&stored.registration.capacity),
+                stored.consumer.as_str(),
+                &subject,
+                Some(&stored.capacity),
                 1,
                 ended_at,
             ));
@@ -523,14 +532,20 @@ mod tests {
             revoked_at: None,
             recorded_by: "be.example.portal".to_owned(),
         };
-        let record = GovernanceRecord::consent_granted(&consent, 0);
+        // The entry names the subject as given (here under epoch 2026), not the registry's
+        // epoch 0 pseudonym the consent row holds.
+        let subject = super::LedgerSubject {
+            epoch: 2026,
+            pseudonym: [0xcd; 32],
+        };
+        let record = GovernanceRecord::consent_granted(&consent, &subject);
         assert_eq!(record.change, GovernanceChange::ConsentGranted);
         let fields: Vec<(&str, &str)> = record
             .key_fields
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
-        let pseudonym = "ab".repeat(32);
+        let pseudonym = "cd".repeat(32);
         assert_eq!(
             fields,
             [
@@ -539,7 +554,7 @@ mod tests {
                 ("purposes", "a,b"),
                 ("data_types", "y@1,z@1"),
                 ("valid_until", "20"),
-                ("pseudonym_epoch", "0"),
+                ("pseudonym_epoch", "2026"),
                 ("subject_pseudonym", pseudonym.as_str()),
             ]
         );

@@ -44,9 +44,10 @@ pub const MAX_PURPOSE_CODE_CHARS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PurposeCode(String);
 
-/// Why a text is not a purpose code. Never quotes the text (a caller may have put anything in).
+/// Why a text is not a code token (a purpose code or a capacity). Never quotes the text (a
+/// caller may have put anything in).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PurposeCodeError {
+pub enum CodeTokenError {
     /// Empty.
     #[error("is required")]
     Empty,
@@ -61,24 +62,33 @@ pub enum PurposeCodeError {
     BadCharacter,
 }
 
+/// Why a text is not a purpose code (the form of every code token).
+pub type PurposeCodeError = CodeTokenError;
+
+/// Checks `text` against the form of a code token, `^[a-z0-9][a-z0-9._-]{0,63}$`.
+fn check_code_token(text: &str) -> Result<(), CodeTokenError> {
+    let mut characters = text.chars();
+    let first = characters.next().ok_or(CodeTokenError::Empty)?;
+    if text.chars().count() > MAX_PURPOSE_CODE_CHARS {
+        return Err(CodeTokenError::TooLong);
+    }
+    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+        return Err(CodeTokenError::BadStart);
+    }
+    if !characters.all(|character| {
+        character.is_ascii_lowercase()
+            || character.is_ascii_digit()
+            || matches!(character, '.' | '_' | '-')
+    }) {
+        return Err(CodeTokenError::BadCharacter);
+    }
+    Ok(())
+}
+
 impl PurposeCode {
     /// Checks `text` against the form of a code.
     pub fn parse(text: &str) -> Result<Self, PurposeCodeError> {
-        let mut characters = text.chars();
-        let first = characters.next().ok_or(PurposeCodeError::Empty)?;
-        if text.chars().count() > MAX_PURPOSE_CODE_CHARS {
-            return Err(PurposeCodeError::TooLong);
-        }
-        if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
-            return Err(PurposeCodeError::BadStart);
-        }
-        if !characters.all(|character| {
-            character.is_ascii_lowercase()
-                || character.is_ascii_digit()
-                || matches!(character, '.' | '_' | '-')
-        }) {
-            return Err(PurposeCodeError::BadCharacter);
-        }
+        check_code_token(text)?;
         Ok(Self(text.to_owned()))
     }
 
@@ -89,6 +99,33 @@ impl PurposeCode {
 }
 
 impl std::fmt::Display for PurposeCode {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// In which capacity a subject is in a consumer's files (persons repertory), e.g.
+/// `beneficiary`: a code token of the same form as a [`PurposeCode`],
+/// `^[a-z0-9][a-z0-9._-]{0,63}$`. The consumer types it, so it is never free text: a name, an
+/// address, an e-mail address or a phone number cannot take this form. A code can still look
+/// like an identifier (`85.07.30-033.28` is one), so the repertory keeps only its keyed digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Capacity(String);
+
+impl Capacity {
+    /// Checks `text` against the form of a capacity.
+    pub fn parse(text: &str) -> Result<Self, CodeTokenError> {
+        check_code_token(text)?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The capacity.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Capacity {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(&self.0)
     }
@@ -166,8 +203,9 @@ pub struct SubjectRegistration {
     pub consumer: AgencyId,
     /// The subject's keyed pseudonym.
     pub subject_pseudonym: [u8; 32],
-    /// In which capacity, e.g. `beneficiary`.
-    pub capacity: String,
+    /// In which capacity (e.g. `beneficiary`), as the keyed digest the repertory keeps
+    /// (`SubjectPseudonymizer::capacity_digest` of the consumer and the [`Capacity`]).
+    pub capacity_digest: [u8; 32],
     /// Unix seconds.
     pub valid_from: i64,
     /// Unix seconds; `None` is open-ended.
@@ -224,7 +262,7 @@ pub fn now_unix_seconds() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{PurposeCode, PurposeCodeError};
+    use super::{Capacity, CodeTokenError, PurposeCode, PurposeCodeError};
 
     #[test]
     fn purpose_codes_are_bounded_lower_case_tokens() {
@@ -254,6 +292,24 @@ mod tests {
             ("a/b", PurposeCodeError::BadCharacter),
         ] {
             assert_eq!(PurposeCode::parse(text), Err(error), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn capacities_are_code_tokens_and_free_text_is_refused() {
+        assert_eq!(
+            Capacity::parse("beneficiary").map(|capacity| capacity.to_string()),
+            Ok("beneficiary".to_owned())
+        );
+        for (text, error) in [
+            ("", CodeTokenError::Empty),
+            ("Jozefien Vandenbroucke-Pieters", CodeTokenError::BadStart),
+            ("jozefien@example.be", CodeTokenError::BadCharacter),
+            ("+32 470 12 34 56", CodeTokenError::BadStart),
+            ("kerkstraat 17, 9000 gent", CodeTokenError::BadCharacter),
+            (&*"b".repeat(65), CodeTokenError::TooLong),
+        ] {
+            assert_eq!(Capacity::parse(text), Err(error), "{text:?}");
         }
     }
 }

@@ -221,6 +221,17 @@ impl RegistryIndex {
             .sum()
     }
 
+    /// Whether any recorded authorization (in force, future, ended or revoked) names `agency`
+    /// as its consumer: the agencies a citizen's consent can be given to.
+    pub fn names_consumer(&self, agency: &str) -> bool {
+        self.facts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .authorizations
+            .keys()
+            .any(|(consumer, _, _)| consumer == agency)
+    }
+
     /// Whether the agency's membership is revoked.
     pub fn is_revoked(&self, agency: &str) -> bool {
         self.facts

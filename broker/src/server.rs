@@ -71,23 +71,16 @@ async fn serve(
         broker.registry.clone(),
         broker.registry_index.clone(),
         broker.database.repertory(),
-        broker
-            .pipeline
-            .pseudonym_epochs
-            .registry_pseudonymizer()
-            .clone(),
+        broker.pipeline.pseudonym_epochs.clone(),
         broker.adapters.clone(),
         broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
     let consent = ConsentServer::new(ConsentService::new(
         broker.catalog.clone(),
+        broker.registry_index.clone(),
         broker.database.consents(),
-        broker
-            .pipeline
-            .pseudonym_epochs
-            .registry_pseudonymizer()
-            .clone(),
+        broker.pipeline.pseudonym_epochs.clone(),
         broker.governance.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);

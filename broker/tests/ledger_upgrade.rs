@@ -3,7 +3,8 @@
 //! leaf hashes, the new ones carry their version and kind, and `kruispunt ledger verify` accepts
 //! the whole mixed ledger, from the database and from an exported bundle. The same database,
 //! written before purposes were registered codes, comes out of the upgrade with the purposes its
-//! authorizations name registered, where they are valid codes.
+//! authorizations name registered, where they are valid codes, and with the free-text capacities
+//! of its persons repertory replaced by the code `unspecified` (the registrations stay in force).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -195,4 +196,70 @@ async fn the_upgrade_registers_the_purposes_old_authorizations_name_if_they_are_
         3
     );
     database.close().await;
+}
+
+#[tokio::test]
+async fn the_upgrade_replaces_free_text_capacities_and_keeps_the_registrations() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture().join("ledger.db"),
+        directory.path().join("ledger.db"),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", directory.path().join("ledger.db").display());
+    // Old brokers took any text as a capacity: add registrations under free text and under a
+    // code to the copy (the fixture has none).
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    for (pseudonym, capacity) in [
+        (1_u8, "Jozefien Vandenbroucke-Pieters, Kerkstraat 17"),
+        (2, "Beneficiary"),
+        (3, "beneficiary"),
+    ] {
+        sqlx::query(
+            "INSERT INTO subject_registrations (consumer, subject_pseudonym, capacity, valid_from,
+                                                registered_at)
+             VALUES ('be.example.gemeente-lokeren', $1, $2, 0, 0)",
+        )
+        .bind(vec![pseudonym; 32])
+        .bind(capacity)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let database = Database::open(&url).await.unwrap();
+    let repertory = database.repertory();
+    for pseudonym in [1_u8, 2, 3] {
+        assert!(
+            repertory
+                .is_registered("be.example.gemeente-lokeren", &[pseudonym; 32], 1)
+                .await
+                .unwrap(),
+            "registration {pseudonym} stays in force"
+        );
+    }
+    database.close().await;
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let capacities: Vec<String> =
+        sqlx::query("SELECT capacity FROM subject_registrations ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("capacity"))
+            .collect();
+    assert_eq!(capacities, ["unspecified", "unspecified", "beneficiary"]);
+    pool.close().await;
+    // The text is gone from the files too (database and WAL), not only from the table.
+    for entry in std::fs::read_dir(directory.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(8).any(|window| window == b"Jozefien"),
+            "the free-text capacity is still in {}",
+            path.display()
+        );
+    }
 }

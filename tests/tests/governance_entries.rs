@@ -51,6 +51,31 @@ fn pseudonym_hex(exchange: &TestExchange, insz: &str) -> String {
     hex::encode(pseudonymizer.pseudonym("be.insz", insz))
 }
 
+/// The subject's pseudonym as a rule change made now names it: under the secret of the current
+/// epoch (the UTC year: the fixture rotates yearly), with that epoch.
+fn epoch_pseudonym_hex(exchange: &TestExchange, insz: &str) -> (String, String) {
+    let now_micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let year = kruispunt_broker::pseudonym_epochs::PseudonymRotation::Yearly
+        .epoch_at(i64::try_from(now_micros).unwrap());
+    let secret = std::fs::read(
+        exchange
+            .directory
+            .path()
+            .join("data")
+            .join("pseudonym-epochs")
+            .join(format!("{year}.secret")),
+    )
+    .unwrap();
+    let pseudonymizer = SubjectPseudonymizer::new(secret.try_into().unwrap());
+    (
+        year.to_string(),
+        hex::encode(pseudonymizer.pseudonym("be.insz", insz)),
+    )
+}
+
 /// The newest rule change, checking that exactly one was added since `count` entries.
 async fn the_one_new_entry(exchange: &TestExchange, count: &mut usize) -> GovernanceEntry {
     let entries = exchange.governance_entries().await;
@@ -295,6 +320,10 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
         .unwrap()
         .into_inner();
     let entry = the_one_new_entry(&exchange, &mut count).await;
+    // Named under the current epoch, not by the registry's own (epoch 0) pseudonym: deleting
+    // the epoch's secret unlinks the rule change as it unlinks the epoch's transfers.
+    let (epoch, epoch_pseudonym) = epoch_pseudonym_hex(&exchange, &subject);
+    assert_ne!(epoch_pseudonym, pseudonym);
     assert_eq!(entry.change, GovernanceChange::ConsentGranted);
     assert_eq!(entry.actor, PORTAL, "the portal made the change");
     assert_eq!(
@@ -305,8 +334,8 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
             ("purposes", PURPOSE),
             ("data_types", PERSON_DATA_TYPE),
             ("valid_until", until.as_str()),
-            ("pseudonym_epoch", "0"),
-            ("subject_pseudonym", pseudonym.as_str()),
+            ("pseudonym_epoch", epoch.as_str()),
+            ("subject_pseudonym", epoch_pseudonym.as_str()),
         ]
     );
 
@@ -354,8 +383,8 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
         key_fields(&entry),
         [
             ("consumer", CONSUMER),
-            ("pseudonym_epoch", "0"),
-            ("subject_pseudonym", pseudonym.as_str()),
+            ("pseudonym_epoch", epoch.as_str()),
+            ("subject_pseudonym", epoch_pseudonym.as_str()),
             ("valid_from", registered_from.as_str()),
             ("valid_until", ""),
         ]
@@ -378,8 +407,8 @@ async fn every_rule_change_is_one_governance_entry_with_its_key_fields(backend: 
         key_fields(&entry),
         [
             ("consumer", CONSUMER),
-            ("pseudonym_epoch", "0"),
-            ("subject_pseudonym", pseudonym.as_str()),
+            ("pseudonym_epoch", epoch.as_str()),
+            ("subject_pseudonym", epoch_pseudonym.as_str()),
         ]
     );
 
@@ -709,7 +738,7 @@ async fn a_database_from_before_rule_changes_gets_its_rules_in_force_as_a_baseli
         .await
         .unwrap();
     assert_eq!(
-        kruispunt_broker::governance::record_baseline(&database, 0)
+        kruispunt_broker::governance::record_baseline(&database)
             .await
             .unwrap(),
         0

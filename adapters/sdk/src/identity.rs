@@ -122,9 +122,10 @@ impl AgencyId {
         if length_ok && first_ok && characters_ok {
             Ok(Self(text.to_owned()))
         } else {
-            Err(IdentityError::InvalidAgencyId(format!(
-                "{text:?} must be 3 to 128 characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit"
-            )))
+            // The text is not quoted (a caller may have put anything in a request field).
+            Err(IdentityError::InvalidAgencyId(
+                "an agency id must be 3 to 128 characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit".to_owned(),
+            ))
         }
     }
 

@@ -11,12 +11,13 @@ use rand_core::RngCore;
 use tonic::{Request, Response, Status};
 
 use super::status::invalid_argument;
-use super::subject_pseudonym;
+use super::{subject_keys, subject_pseudonym};
 use crate::catalog::Catalog;
-use crate::governance::{GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of};
-use crate::registry::{Consent, PurposeCode, check_text, now_unix_seconds};
+use crate::governance::{GovernanceRecord, GovernanceRecorder};
+use crate::pseudonym_epochs::PseudonymEpochs;
+use crate::registry::{Consent, check_text, now_unix_seconds};
+use crate::registry_index::RegistryIndex;
 use crate::store::ConsentStore;
-use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Who may record, revoke and list consents.
 const CONSENT_KEEPERS: &[Role] = &[Role::Portal, Role::Operator];
@@ -26,23 +27,28 @@ const MAX_LIST: usize = 32;
 /// The `Consent` service.
 pub struct ConsentService {
     catalog: Catalog,
+    registry_index: RegistryIndex,
     store: ConsentStore,
-    pseudonymizer: SubjectPseudonymizer,
+    pseudonym_epochs: PseudonymEpochs,
     governance: GovernanceRecorder,
 }
 
 impl ConsentService {
-    /// A service over the consents table, recording changes through `governance`.
+    /// A service over the consents table, recording changes through `governance`. A consent
+    /// names only what `registry_index` knows: a consumer some authorization names, registered
+    /// purpose codes.
     pub fn new(
         catalog: Catalog,
+        registry_index: RegistryIndex,
         store: ConsentStore,
-        pseudonymizer: SubjectPseudonymizer,
+        pseudonym_epochs: PseudonymEpochs,
         governance: GovernanceRecorder,
     ) -> Self {
         Self {
             catalog,
+            registry_index,
             store,
-            pseudonymizer,
+            pseudonym_epochs,
             governance,
         }
     }
@@ -76,9 +82,20 @@ impl ConsentApi for ConsentService {
     ) -> Result<Response<proto::ConsentRecord>, Status> {
         let keeper = require_any_role(&request, CONSENT_KEEPERS)?;
         let request = request.into_inner();
-        let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
+        let (subject_pseudonym, ledger_subject) =
+            subject_keys(&self.pseudonym_epochs, request.subject)?;
+        // What a consent names is the registry's vocabulary, never the portal's free text: the
+        // consumer is an agency some authorization names, the purposes are registered codes,
+        // the data types are in the catalog. None is quoted back (a caller may have put
+        // anything in it).
         let consumer = AgencyId::parse(&request.consumer)
-            .map_err(|error| invalid_argument(format!("consumer: {error}")))?;
+            .ok()
+            .filter(|consumer| self.registry_index.names_consumer(consumer.as_str()))
+            .ok_or_else(|| {
+                invalid_argument(
+                    "consumer is not an agency any authorization names (Registry.ListAuthorizations)",
+                )
+            })?;
         for (field, list) in [
             ("purposes", &request.purposes),
             ("data_types", &request.data_types),
@@ -89,16 +106,23 @@ impl ConsentApi for ConsentService {
                 )));
             }
         }
-        // Purposes are codes (they are key fields of the consent's ledger entry, where no free
-        // text goes); the text is not quoted back.
-        for purpose in &request.purposes {
-            PurposeCode::parse(purpose)
-                .map_err(|error| invalid_argument(format!("purpose {error}")))?;
+        if !request
+            .purposes
+            .iter()
+            .all(|purpose| self.registry_index.is_registered_purpose(purpose))
+        {
+            return Err(invalid_argument(
+                "purposes must be registered purpose codes (Registry.ListPurposes)",
+            ));
         }
-        for data_type in &request.data_types {
-            if self.catalog.get(data_type).is_none() {
-                return Err(invalid_argument(format!("unknown data type {data_type:?}")));
-            }
+        if !request
+            .data_types
+            .iter()
+            .all(|data_type| self.catalog.get(data_type).is_some())
+        {
+            return Err(invalid_argument(
+                "data_types must be known data types (Registry.ListDataTypes)",
+            ));
         }
         let now = now_unix_seconds();
         if request.valid_until <= now {
@@ -115,14 +139,13 @@ impl ConsentApi for ConsentService {
             revoked_at: None,
             recorded_by: keeper.agency_id().to_string(),
         };
-        let epoch = pseudonym_epoch_of(&self.pseudonymizer);
         let mut change = self.governance.begin().await?;
         self.store.insert(change.connection(), &consent).await?;
         self.governance
             .commit(
                 change,
                 keeper.agency_id().as_str(),
-                &GovernanceRecord::consent_granted(&consent, epoch),
+                &GovernanceRecord::consent_granted(&consent, &ledger_subject),
             )
             .await?;
         Ok(Response::new(consent_message(consent)))
@@ -147,10 +170,7 @@ impl ConsentApi for ConsentService {
                 .commit(
                     change,
                     keeper.agency_id().as_str(),
-                    &GovernanceRecord::consent_revoked(
-                        &revocation.record,
-                        pseudonym_epoch_of(&self.pseudonymizer),
-                    ),
+                    &GovernanceRecord::consent_revoked(&revocation.record),
                 )
                 .await?;
         }
@@ -162,8 +182,10 @@ impl ConsentApi for ConsentService {
         request: Request<proto::ListConsentsRequest>,
     ) -> Result<Response<proto::ListConsentsResponse>, Status> {
         require_any_role(&request, CONSENT_KEEPERS)?;
-        let subject_pseudonym =
-            subject_pseudonym(&self.pseudonymizer, request.into_inner().subject)?;
+        let subject_pseudonym = subject_pseudonym(
+            self.pseudonym_epochs.registry_pseudonymizer(),
+            request.into_inner().subject,
+        )?;
         let consents = self.store.of_subject(&subject_pseudonym).await?;
         Ok(Response::new(proto::ListConsentsResponse {
             consents: consents.into_iter().map(consent_message).collect(),

@@ -52,11 +52,9 @@ impl Exchange for ExchangeService {
             .catalog
             .get(&request.data_type)
             .cloned()
+            // The text is not quoted back (a caller may have put anything in it).
             .ok_or_else(|| {
-                invalid_argument(format!(
-                    "unknown data type {:?}; Registry.ListDataTypes lists the known ones",
-                    truncate(&request.data_type, 80)
-                ))
+                invalid_argument("unknown data type; Registry.ListDataTypes lists the known ones")
             })?;
         let subject = request
             .subject
@@ -111,8 +109,4 @@ impl Exchange for ExchangeService {
             transfer_id: source.transfer_id.to_vec(),
         }))
     }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
 }

@@ -11,27 +11,22 @@ use kruispunt_proto::v1::registry_server::Registry;
 use tonic::{Request, Response, Status};
 
 use super::status::invalid_argument;
-use super::subject_pseudonym;
+use super::subject_keys;
 use crate::catalog::Catalog;
-use crate::governance::{
-    GovernanceError, GovernanceRecord, GovernanceRecorder, pseudonym_epoch_of,
-};
+use crate::governance::{GovernanceError, GovernanceRecord, GovernanceRecorder};
 use crate::minimisation::FieldSet;
+use crate::pseudonym_epochs::PseudonymEpochs;
 use crate::registry::{
-    Agency, Authorization, AuthorizationGrant, Purpose, PurposeCode, Route, SubjectRegistration,
-    check_text, now_unix_seconds,
+    Agency, Authorization, AuthorizationGrant, Capacity, Purpose, PurposeCode, Route,
+    SubjectRegistration, check_text, now_unix_seconds,
 };
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::store::{RegistryStore, RepertoryStore, RuleChange};
-use kruispunt_transparency::SubjectPseudonymizer;
 
 /// Longest display name, purpose description, legal basis or legal basis reference, in
 /// characters.
 const MAX_TEXT_CHARS: usize = 500;
-
-/// Longest capacity name in the persons repertory.
-const MAX_CAPACITY_CHARS: usize = 100;
 
 /// The `Registry` service.
 pub struct RegistryService {
@@ -39,7 +34,7 @@ pub struct RegistryService {
     store: RegistryStore,
     registry_index: RegistryIndex,
     repertory: RepertoryStore,
-    pseudonymizer: SubjectPseudonymizer,
+    pseudonym_epochs: PseudonymEpochs,
     adapters: AdapterDirectory,
     governance: GovernanceRecorder,
 }
@@ -53,7 +48,7 @@ impl RegistryService {
         store: RegistryStore,
         registry_index: RegistryIndex,
         repertory: RepertoryStore,
-        pseudonymizer: SubjectPseudonymizer,
+        pseudonym_epochs: PseudonymEpochs,
         adapters: AdapterDirectory,
         governance: GovernanceRecorder,
     ) -> Self {
@@ -62,7 +57,7 @@ impl RegistryService {
             store,
             registry_index,
             repertory,
-            pseudonymizer,
+            pseudonym_epochs,
             adapters,
             governance,
         }
@@ -98,7 +93,10 @@ impl RegistryService {
         if self.catalog.get(id).is_some() {
             Ok(())
         } else {
-            Err(invalid_argument(format!("unknown data type {id:?}")))
+            // The text is not quoted back (a caller may have put anything in it).
+            Err(invalid_argument(
+                "unknown data type; Registry.ListDataTypes lists the known ones",
+            ))
         }
     }
 }
@@ -116,6 +114,12 @@ fn validity_period(
         return Err(invalid_argument("valid_until must be after valid_from"));
     }
     Ok((valid_from, valid_until))
+}
+
+/// A capacity from a request field, a code token (INVALID_ARGUMENT naming `field` if not; the
+/// text is not quoted back).
+fn capacity(field: &str, text: &str) -> Result<Capacity, Status> {
+    Capacity::parse(text).map_err(|error| invalid_argument(format!("{field} {error}")))
 }
 
 /// A purpose code from a request field, well formed (INVALID_ARGUMENT naming `field` if not).
@@ -451,16 +455,19 @@ impl Registry for RegistryService {
     ) -> Result<Response<proto::SubjectRegistration>, Status> {
         let consumer = require_role(&request, Role::Consumer)?;
         let request = request.into_inner();
-        let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
-        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, true)
-            .map_err(invalid_argument)?;
+        let (subject_pseudonym, ledger_subject) =
+            subject_keys(&self.pseudonym_epochs, request.subject)?;
+        let capacity = capacity("capacity", &request.capacity)?;
         let now = now_unix_seconds();
         let (valid_from, valid_until) =
             validity_period(request.valid_from, request.valid_until, now)?;
         let registration = SubjectRegistration {
             consumer: consumer.agency_id().clone(),
             subject_pseudonym,
-            capacity: request.capacity,
+            capacity_digest: self
+                .pseudonym_epochs
+                .registry_pseudonymizer()
+                .capacity_digest(consumer.agency_id().as_str(), capacity.as_str()),
             valid_from,
             valid_until,
         };
@@ -472,16 +479,19 @@ impl Registry for RegistryService {
             change,
             &consumer,
             &GovernanceRecord::subject_registered(
-                &registration,
+                registration.consumer.as_str(),
+                &ledger_subject,
+                registration.valid_from,
+                registration.valid_until,
+                &hex::encode(registration.capacity_digest),
                 now,
-                pseudonym_epoch_of(&self.pseudonymizer),
             ),
             false,
         )
         .await?;
         Ok(Response::new(proto::SubjectRegistration {
             consumer: registration.consumer.to_string(),
-            capacity: registration.capacity,
+            capacity: capacity.to_string(),
             valid_from,
             valid_until: valid_until.unwrap_or(0),
         }))
@@ -493,10 +503,18 @@ impl Registry for RegistryService {
     ) -> Result<Response<proto::UnregisterSubjectResponse>, Status> {
         let consumer = require_role(&request, Role::Consumer)?;
         let request = request.into_inner();
-        let subject_pseudonym = subject_pseudonym(&self.pseudonymizer, request.subject)?;
-        check_text("capacity", &request.capacity, MAX_CAPACITY_CHARS, false)
-            .map_err(invalid_argument)?;
-        let capacity = (!request.capacity.is_empty()).then_some(request.capacity.as_str());
+        let (subject_pseudonym, ledger_subject) =
+            subject_keys(&self.pseudonym_epochs, request.subject)?;
+        // Empty: every capacity. Anything else is a capacity's code, checked as at registration
+        // (free text could never match one).
+        let capacity = (!request.capacity.is_empty())
+            .then(|| capacity("capacity", &request.capacity))
+            .transpose()?;
+        let capacity_digest = capacity.as_ref().map(|capacity| {
+            self.pseudonym_epochs
+                .registry_pseudonymizer()
+                .capacity_digest(consumer.agency_id().as_str(), capacity.as_str())
+        });
         let now = now_unix_seconds();
         let mut change = self.governance.begin().await?;
         let ended = self
@@ -505,7 +523,10 @@ impl Registry for RegistryService {
                 change.connection(),
                 consumer.agency_id().as_str(),
                 &subject_pseudonym,
-                capacity,
+                capacity
+                    .as_ref()
+                    .zip(capacity_digest)
+                    .map(|(capacity, digest)| (digest, capacity.as_str())),
                 now,
             )
             .await?;
@@ -517,9 +538,8 @@ impl Registry for RegistryService {
                 &consumer,
                 &GovernanceRecord::subject_unregistered(
                     consumer.agency_id().as_str(),
-                    &subject_pseudonym,
-                    pseudonym_epoch_of(&self.pseudonymizer),
-                    capacity,
+                    &ledger_subject,
+                    capacity_digest.map(hex::encode).as_deref(),
                     ended,
                     now,
                 ),

@@ -12,8 +12,16 @@ use crate::registry::SubjectRegistration;
 /// A registration as stored: what the consumer stated, when it was recorded and ended.
 #[derive(Debug, Clone)]
 pub struct StoredSubjectRegistration {
-    /// What the consumer stated.
-    pub registration: SubjectRegistration,
+    /// The consumer.
+    pub consumer: AgencyId,
+    /// The subject's pseudonym under the registry's secret (epoch 0).
+    pub subject_pseudonym: [u8; 32],
+    /// The capacity as stored: its keyed digest in hex, or a code from before digests.
+    pub capacity: String,
+    /// Unix seconds.
+    pub valid_from: i64,
+    /// Unix seconds; `None` is open-ended.
+    pub valid_until: Option<i64>,
     /// Unix seconds.
     pub registered_at: i64,
     /// Unix seconds; `None` while not ended.
@@ -44,7 +52,7 @@ impl RepertoryStore {
         )
         .bind(registration.consumer.as_str())
         .bind(registration.subject_pseudonym.as_slice())
-        .bind(&registration.capacity)
+        .bind(hex::encode(registration.capacity_digest))
         .bind(registration.valid_from)
         .bind(registration.valid_until)
         .bind(now)
@@ -54,24 +62,31 @@ impl RepertoryStore {
     }
 
     /// Ends the consumer's registrations of a subject (in one capacity, or all); returns how many.
+    /// A capacity is given as its keyed digest (how registrations store it) and as its code
+    /// (how registrations from before digests, scrubbed to codes by migration 0006, store it).
     pub async fn unregister(
         &self,
         connection: &mut AnyConnection,
         consumer: &str,
         subject_pseudonym: &[u8; 32],
-        capacity: Option<&str>,
+        capacity: Option<([u8; 32], &str)>,
         now: i64,
     ) -> Result<u64, StoreError> {
+        let (digest, code) = match capacity {
+            Some((digest, code)) => (Some(hex::encode(digest)), Some(code)),
+            None => (None, None),
+        };
         let result = sqlx::query(
             "UPDATE subject_registrations SET ended_at = $1
              WHERE consumer = $2 AND subject_pseudonym = $3 AND ended_at IS NULL
-               AND ($4 IS NULL OR capacity = $5)",
+               AND ($4 IS NULL OR capacity = $5 OR capacity = $6)",
         )
         .bind(now)
         .bind(consumer)
         .bind(subject_pseudonym.as_slice())
-        .bind(capacity)
-        .bind(capacity)
+        .bind(digest.clone())
+        .bind(digest)
+        .bind(code)
         .execute(connection)
         .await?;
         Ok(result.rows_affected())
@@ -92,19 +107,15 @@ impl RepertoryStore {
                 let consumer: String = row.try_get("consumer")?;
                 let pseudonym: Vec<u8> = row.try_get("subject_pseudonym")?;
                 Ok(StoredSubjectRegistration {
-                    registration: SubjectRegistration {
-                        consumer: AgencyId::parse(&consumer)
-                            .map_err(|error| StoreError::corrupt("registration consumer", error))?,
-                        subject_pseudonym: pseudonym.try_into().map_err(|_| {
-                            StoreError::Corrupt {
-                                what: "registration subject pseudonym (not 32 bytes)".to_owned(),
-                                cause: None,
-                            }
-                        })?,
-                        capacity: row.try_get("capacity")?,
-                        valid_from: row.try_get("valid_from")?,
-                        valid_until: row.try_get("valid_until")?,
-                    },
+                    consumer: AgencyId::parse(&consumer)
+                        .map_err(|error| StoreError::corrupt("registration consumer", error))?,
+                    subject_pseudonym: pseudonym.try_into().map_err(|_| StoreError::Corrupt {
+                        what: "registration subject pseudonym (not 32 bytes)".to_owned(),
+                        cause: None,
+                    })?,
+                    capacity: row.try_get("capacity")?,
+                    valid_from: row.try_get("valid_from")?,
+                    valid_until: row.try_get("valid_until")?,
                     registered_at: row.try_get("registered_at")?,
                     ended_at: row.try_get("ended_at")?,
                 })

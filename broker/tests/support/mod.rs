@@ -77,6 +77,46 @@ impl BrokerProcess {
         )
     }
 
+    /// Starts `kruispunt serve --config config` with `RUST_LOG=log_filter`, its log (stderr)
+    /// appended to `config` + `.log`.
+    pub fn start_logging(config: &Path, log_filter: &str) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(config.with_extension("log"))
+            .unwrap();
+        Self(
+            Command::new(env!("CARGO_BIN_EXE_kruispunt"))
+                .args(["serve", "--config", config.to_str().unwrap()])
+                .env("RUST_LOG", log_filter)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    /// Stops the broker as Ctrl-C does (SIGINT: it drains, stops its background work and closes
+    /// the database) and waits up to `within` for it to exit; returns its exit status.
+    pub fn stop_cleanly(&mut self, within: Duration) -> std::process::ExitStatus {
+        let signalled = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(signalled.success(), "kill -INT {}", self.0.id());
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the broker did not stop within {within:?} of SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.0.id()
     }

@@ -418,6 +418,14 @@ impl SubjectPseudonymizer {
         self.keyed_digest(b"kruispunt.case.v1", &[consumer, kind, reference])
     }
 
+    /// A consumer's capacity code in the persons repertory as the broker stores it (never in
+    /// an entry): HMAC-SHA256(secret, "kruispunt.capacity.v1" ‖ 0x00 ‖ consumer ‖ 0x00 ‖
+    /// capacity). Equal capacities of one consumer match; nobody without the secret can read
+    /// them.
+    pub fn capacity_digest(&self, consumer: &str, capacity: &str) -> Hash {
+        self.keyed_digest(b"kruispunt.capacity.v1", &[consumer, capacity])
+    }
+
     /// HMAC-SHA256 of `label`, then each part after a 0x00 separator (parts never hold 0x00:
     /// every caller's text is checked for control characters first).
     fn keyed_digest(&self, label: &[u8], parts: &[&str]) -> Hash {
@@ -805,5 +813,27 @@ mod tests {
         assert_ne!(base, second.pseudonym("be.insz", "85073003328"));
         assert_ne!(base, first.pseudonym("be.kbo", "85073003328"));
         assert_ne!(base, first.pseudonym("be.insz", "85073003427"));
+    }
+
+    #[test]
+    fn capacity_digests_depend_on_secret_consumer_and_capacity_and_no_other_digest_equals_them() {
+        let first = SubjectPseudonymizer::new([1; 32]);
+        let second = SubjectPseudonymizer::new([2; 32]);
+        let base = first.capacity_digest("be.test.consumer", "beneficiary");
+        assert_eq!(
+            base,
+            first.capacity_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(
+            base,
+            second.capacity_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(base, first.capacity_digest("be.test.other", "beneficiary"));
+        assert_ne!(base, first.capacity_digest("be.test.consumer", "employee"));
+        assert_ne!(
+            base,
+            first.request_digest("be.test.consumer", "beneficiary")
+        );
+        assert_ne!(base, first.pseudonym("be.test.consumer", "beneficiary"));
     }
 }
