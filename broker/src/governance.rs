@@ -55,6 +55,10 @@ use kruispunt_transparency::{
 /// recording rule changes (see [`record_baseline`]).
 pub const BASELINE_ACTOR: &str = "kruispunt.baseline";
 
+/// How many of `authorization.granted`'s key fields `authorization.revoked` keeps as its own
+/// (`authorization_id`, `consumer`, `data_type`, `purpose`).
+const AUTHORIZATION_REVOKED_KEY_FIELDS: usize = 4;
+
 /// A subject as a governance entry names it: its pseudonym under the secret of `epoch`. A
 /// change made through the APIs names it under the epoch current when the change was made (so
 /// deleting that epoch's secret unlinks the entry, as it unlinks the epoch's transfers); the
@@ -190,49 +194,45 @@ impl GovernanceRecord {
         ]
     }
 
+    /// An authorization's key fields as `authorization.granted` lists them; a revocation keeps
+    /// the first [`AUTHORIZATION_REVOKED_KEY_FIELDS`] as its key and the rest among its other
+    /// fields.
+    fn authorization_grant_fields(authorization: &Authorization) -> Vec<(String, String)> {
+        vec![
+            field("authorization_id", authorization.id.to_string()),
+            field("consumer", authorization.consumer.clone()),
+            field("data_type", authorization.data_type.clone()),
+            field("purpose", authorization.purpose.clone()),
+            field("valid_from", authorization.valid_from.to_string()),
+            field("valid_until", optional_number(authorization.valid_until)),
+            field("requires_consent", flag(authorization.requires_consent)),
+            field(
+                "requires_subject_registration",
+                flag(authorization.requires_subject_registration),
+            ),
+        ]
+    }
+
     /// `authorization.granted`.
     pub fn authorization_granted(authorization: &Authorization) -> Self {
         Self::new(
             GovernanceChange::AuthorizationGranted,
-            vec![
-                field("authorization_id", authorization.id.to_string()),
-                field("consumer", authorization.consumer.clone()),
-                field("data_type", authorization.data_type.clone()),
-                field("purpose", authorization.purpose.clone()),
-                field("valid_from", authorization.valid_from.to_string()),
-                field("valid_until", optional_number(authorization.valid_until)),
-                field("requires_consent", flag(authorization.requires_consent)),
-                field(
-                    "requires_subject_registration",
-                    flag(authorization.requires_subject_registration),
-                ),
-            ],
+            Self::authorization_grant_fields(authorization),
             Self::authorization_other_fields(authorization),
         )
     }
 
     /// `authorization.revoked` (the authorization after its revocation).
     pub fn authorization_revoked(authorization: &Authorization) -> Self {
+        let mut key_fields = Self::authorization_grant_fields(authorization);
+        let terms = key_fields.split_off(AUTHORIZATION_REVOKED_KEY_FIELDS);
         Self::new(
             GovernanceChange::AuthorizationRevoked,
-            vec![
-                field("authorization_id", authorization.id.to_string()),
-                field("consumer", authorization.consumer.clone()),
-                field("data_type", authorization.data_type.clone()),
-                field("purpose", authorization.purpose.clone()),
-            ],
-            [
-                field("valid_from", authorization.valid_from.to_string()),
-                field("valid_until", optional_number(authorization.valid_until)),
-                field("requires_consent", flag(authorization.requires_consent)),
-                field(
-                    "requires_subject_registration",
-                    flag(authorization.requires_subject_registration),
-                ),
-            ]
-            .into_iter()
-            .chain(Self::authorization_other_fields(authorization))
-            .collect(),
+            key_fields,
+            terms
+                .into_iter()
+                .chain(Self::authorization_other_fields(authorization))
+                .collect(),
         )
     }
 
@@ -244,19 +244,27 @@ impl GovernanceRecord {
         ]
     }
 
+    /// What a consent covers, as `consent.granted` lists it after the consent id and consumer.
+    fn consent_terms(consent: &Consent) -> [(String, String); 3] {
+        [
+            field("purposes", sorted_list(&consent.purposes)),
+            field("data_types", sorted_list(&consent.data_types)),
+            field("valid_until", consent.valid_until.to_string()),
+        ]
+    }
+
     /// `consent.granted`, the consent's subject named as `subject`.
     pub fn consent_granted(consent: &Consent, subject: &LedgerSubject) -> Self {
+        let mut key_fields = vec![
+            field("consent_id", consent.id.clone()),
+            field("consumer", consent.consumer.clone()),
+        ];
+        key_fields.extend(Self::consent_terms(consent));
+        key_fields.push(field("pseudonym_epoch", subject.epoch.to_string()));
+        key_fields.push(field("subject_pseudonym", hex::encode(subject.pseudonym)));
         Self::new(
             GovernanceChange::ConsentGranted,
-            vec![
-                field("consent_id", consent.id.clone()),
-                field("consumer", consent.consumer.clone()),
-                field("purposes", sorted_list(&consent.purposes)),
-                field("data_types", sorted_list(&consent.data_types)),
-                field("valid_until", consent.valid_until.to_string()),
-                field("pseudonym_epoch", subject.epoch.to_string()),
-                field("subject_pseudonym", hex::encode(subject.pseudonym)),
-            ],
+            key_fields,
             Self::consent_other_fields(consent),
         )
     }
@@ -270,14 +278,10 @@ impl GovernanceRecord {
                 field("consent_id", consent.id.clone()),
                 field("consumer", consent.consumer.clone()),
             ],
-            [
-                field("purposes", sorted_list(&consent.purposes)),
-                field("data_types", sorted_list(&consent.data_types)),
-                field("valid_until", consent.valid_until.to_string()),
-            ]
-            .into_iter()
-            .chain(Self::consent_other_fields(consent))
-            .collect(),
+            Self::consent_terms(consent)
+                .into_iter()
+                .chain(Self::consent_other_fields(consent))
+                .collect(),
         )
     }
 

@@ -118,11 +118,11 @@ async fn postgres() {
 
 /// Given names of the made-up persons, one per field (at most 8 characters, so that
 /// [`Persona::text`] fits the 128 characters of a request id).
-const GIVEN_NAMES: [&str; 31] = [
+const GIVEN_NAMES: [&str; 40] = [
     "Jozefien", "Marieke", "Wannes", "Lieselot", "Brecht", "Femke", "Jeroen", "Annelies", "Pieter",
     "Griet", "Stijn", "Hanne", "Arne", "Sofie", "Lotte", "Wout", "Ine", "Tuur", "Nele", "Bram",
     "Elke", "Joris", "Katrien", "Ruben", "Saar", "Thijs", "Veerle", "Warre", "Yente", "Zita",
-    "Mathijs",
+    "Mathijs", "Lowie", "Fien", "Seppe", "Jolien", "Kobe", "Margot", "Rune", "Ellen", "Toon",
 ];
 
 /// A made-up person whose data is typed into one field: every value is distinct from every
@@ -140,11 +140,17 @@ struct Persona {
 impl Persona {
     fn new(number: usize, field: &'static str) -> Self {
         let given = GIVEN_NAMES[number];
-        let day = u8::try_from(number + 1).unwrap();
+        // Born on consecutive days of July and August 1985: every INSZ differs.
+        let (month, day) = if number < 31 {
+            (7, number + 1)
+        } else {
+            (8, number - 30)
+        };
+        let day = u8::try_from(day).unwrap();
         Self {
             field,
             name: format!("{given} Vandenbroucke-Pieters"),
-            insz: insz_from_parts((1985, 7, day), 33),
+            insz: insz_from_parts((1985, month, day), 33),
             street: format!("Kerkstraat {}, 9000 Gent", 17 + number),
             email: format!("{}.vandenbroucke@example.be", given.to_lowercase()),
             phone: format!("+32 470 12 {:02} {:02}", 30 + number, 60 + number),
@@ -902,7 +908,7 @@ async fn no_personal_data_typed_by_callers_is_at_rest(backend: Backend) {
             needles.push((persona.field.to_owned(), kind, text));
         }
     }
-    assert_eq!(delivered_payloads.len(), 2, "two fetches deliver");
+    assert_eq!(delivered_payloads.len(), 3, "three fetches deliver");
     for payload in &delivered_payloads {
         let mut strings = Vec::new();
         personal_strings(&serde_json::from_slice(payload).unwrap(), &mut strings);

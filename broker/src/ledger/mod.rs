@@ -241,16 +241,22 @@ impl Ledger {
         &self.verifier_key
     }
 
-    /// Appends `entry` and returns once it is durable. After [`Ledger::shutdown`] has begun:
-    /// [`LedgerError::WriterStopped`].
-    pub async fn append(&self, entry: LedgerEntry) -> Result<Receipt, LedgerError> {
-        let jobs = self
-            .lifecycle
+    /// A sender to the group commit, until [`Ledger::shutdown`] takes it away. Callers drop it
+    /// as soon as their job is sent: only the shutdown's taking of the sender may keep the
+    /// writer running.
+    fn job_sender(&self) -> Result<mpsc::Sender<AppendJob>, LedgerError> {
+        self.lifecycle
             .jobs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
-            .ok_or(LedgerError::WriterStopped)?;
+            .ok_or(LedgerError::WriterStopped)
+    }
+
+    /// Appends `entry` and returns once it is durable. After [`Ledger::shutdown`] has begun:
+    /// [`LedgerError::WriterStopped`].
+    pub async fn append(&self, entry: LedgerEntry) -> Result<Receipt, LedgerError> {
+        let jobs = self.job_sender()?;
         let (reply, receipt) = oneshot::channel();
         let sent = jobs.send(AppendJob::Transfer { entry, reply }).await;
         // Only the shutdown's taking of the sender may keep the writer running, not this one.
@@ -268,13 +274,7 @@ impl Ledger {
     pub async fn await_governance_entry(&self, sequence: u64) -> Result<(), LedgerError> {
         match self.backend {
             Backend::Sqlite => {
-                let jobs = self
-                    .lifecycle
-                    .jobs
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone()
-                    .ok_or(LedgerError::WriterStopped)?;
+                let jobs = self.job_sender()?;
                 let (reply, drained) = oneshot::channel();
                 let sent = jobs.send(AppendJob::DrainGovernanceOutbox { reply }).await;
                 drop(jobs);

@@ -260,36 +260,15 @@ impl LedgerEntry {
         let legal_basis = reader.string()?;
         let legal_basis_ref = reader.string()?;
         let consent_id = reader.string()?;
-        if header.version < 3 {
-            let subject_pseudonym = reader.hash()?;
-            let payload_sha256 = reader.optional_hash("payload digest flag")?;
-            let legacy_request_id = reader.string()?;
-            let outcome = outcome(reader, header.version)?;
-            return Ok(Self {
-                leaf_index: header.leaf_index,
-                recorded_at_micros: header.recorded_at_micros,
-                consumer,
-                provider,
-                data_type,
-                purpose,
-                legal_basis,
-                legal_basis_ref,
-                consent_id,
-                rules_version: 0,
-                pseudonym_epoch: 0,
-                subject_pseudonym,
-                payload_sha256,
-                transfer_id: [0; 16],
-                request_digest: None,
-                case_reference_digest: None,
-                source_payload_sha256: None,
-                answer_signature: None,
-                outcome,
-                refusal_reason: reader.string()?,
-                legacy_request_id,
-            });
-        }
-        Ok(Self {
+        let version_3 = header.version >= 3;
+        let (rules_version, pseudonym_epoch) = if version_3 {
+            (reader.u64()?, reader.u32()?)
+        } else {
+            (0, 0)
+        };
+        let subject_pseudonym = reader.hash()?;
+        let payload_sha256 = reader.optional_hash("payload digest flag")?;
+        let mut entry = Self {
             leaf_index: header.leaf_index,
             recorded_at_micros: header.recorded_at_micros,
             consumer,
@@ -299,34 +278,52 @@ impl LedgerEntry {
             legal_basis,
             legal_basis_ref,
             consent_id,
-            rules_version: reader.u64()?,
-            pseudonym_epoch: reader.u32()?,
-            subject_pseudonym: reader.hash()?,
-            payload_sha256: reader.optional_hash("payload digest flag")?,
-            transfer_id: reader.array::<16>()?,
-            request_digest: reader.optional_hash("request digest flag")?,
-            case_reference_digest: reader.optional_hash("case reference digest flag")?,
-            source_payload_sha256: reader.optional_hash("source payload digest flag")?,
-            answer_signature: match reader.byte()? {
-                0 => None,
-                1 => Some(AnswerSignature {
-                    signed_at_micros: reader.i64()?,
-                    certificate_sha256: reader.hash()?,
-                    algorithm: reader.string()?,
-                    signature: {
-                        let bytes = reader.length_prefixed()?;
-                        if bytes.len() > MAX_SIGNATURE_BYTES {
-                            return Err(EntryDecodeError::Malformed("signature too long"));
-                        }
-                        bytes
-                    },
-                }),
-                _ => return Err(EntryDecodeError::Malformed("answer signature flag")),
-            },
-            outcome: outcome(reader, header.version)?,
-            refusal_reason: reader.string()?,
+            rules_version,
+            pseudonym_epoch,
+            subject_pseudonym,
+            payload_sha256,
+            transfer_id: [0; 16],
+            request_digest: None,
+            case_reference_digest: None,
+            source_payload_sha256: None,
+            answer_signature: None,
+            outcome: Outcome::Delivered,
+            refusal_reason: String::new(),
             legacy_request_id: String::new(),
-        })
+        };
+        if version_3 {
+            entry.transfer_id = reader.array::<16>()?;
+            entry.request_digest = reader.optional_hash("request digest flag")?;
+            entry.case_reference_digest = reader.optional_hash("case reference digest flag")?;
+            entry.source_payload_sha256 = reader.optional_hash("source payload digest flag")?;
+            entry.answer_signature = answer_signature(reader)?;
+        } else {
+            entry.legacy_request_id = reader.string()?;
+        }
+        entry.outcome = outcome(reader, header.version)?;
+        entry.refusal_reason = reader.string()?;
+        Ok(entry)
+    }
+}
+
+fn answer_signature(
+    reader: &mut EntryReader<'_>,
+) -> Result<Option<AnswerSignature>, EntryDecodeError> {
+    match reader.byte()? {
+        0 => Ok(None),
+        1 => Ok(Some(AnswerSignature {
+            signed_at_micros: reader.i64()?,
+            certificate_sha256: reader.hash()?,
+            algorithm: reader.string()?,
+            signature: {
+                let bytes = reader.length_prefixed()?;
+                if bytes.len() > MAX_SIGNATURE_BYTES {
+                    return Err(EntryDecodeError::Malformed("signature too long"));
+                }
+                bytes
+            },
+        })),
+        _ => Err(EntryDecodeError::Malformed("answer signature flag")),
     }
 }
 
