@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error_chain::ErrorChain;
 use crate::ledger::{Ledger, LedgerError};
-use crate::registry::{Agency, Authorization, Consent, Purpose, Route};
+use crate::registry::{Agency, Authorization, Consent, Purpose, Route, now_unix_micros};
 use crate::store::{
     ConsentStore, Database, GovernanceStore, RegistryStore, RepertoryStore, RuleChange, StoreError,
 };
@@ -510,11 +510,6 @@ pub async fn record_baseline(database: &Database) -> Result<usize, StoreError> {
         baseline.stage(entry.encode());
     }
     baseline.commit().await
-}
-
-pub(crate) fn now_unix_micros() -> i64 {
-    let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
-    i64::try_from(micros).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::error_chain::ErrorChain;
 use crate::fetch_command::FetchCommand;
 use crate::ledger::{Ledger, LedgerError, Receipt};
 use crate::pseudonym_epochs::{EpochSecretError, PseudonymEpochs};
-use crate::registry::{Authorization, now_unix_seconds};
+use crate::registry::{Authorization, now_unix_micros, now_unix_seconds};
 use crate::registry_index::RegistryIndex;
 use crate::routing::{AdapterAnswer, AdapterDirectory, AdapterFailure, RoutedAdapter};
 use crate::store::{ConsentStore, RepertoryStore, StoreError};
@@ -764,9 +764,4 @@ impl Pipeline {
             legacy_request_id: String::new(),
         })
     }
-}
-
-fn now_unix_micros() -> i64 {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
-    i64::try_from(nanos).unwrap_or(i64::MAX)
 }

@@ -260,6 +260,12 @@ pub fn now_unix_seconds() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Microseconds since the Unix epoch, now (how entries and the ledger queue stamp time).
+pub fn now_unix_micros() -> i64 {
+    let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
+    i64::try_from(micros).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Capacity, CodeTokenError, PurposeCode, PurposeCodeError};

@@ -46,7 +46,7 @@ pub(crate) fn subject_keys(
 ) -> Result<([u8; 32], LedgerSubject), Status> {
     let subject = checked_subject(subject)?;
     let (scheme, id) = (subject.scheme().as_str(), subject.id());
-    let current = epochs.current_at(crate::governance::now_unix_micros())?;
+    let current = epochs.current_at(crate::registry::now_unix_micros())?;
     Ok((
         epochs.registry_pseudonymizer().pseudonym(scheme, id),
         LedgerSubject {

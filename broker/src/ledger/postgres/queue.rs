@@ -108,8 +108,7 @@ impl QueueWriter {
     /// Inserts the encoded entries and wakes the sequencer, in ONE statement (so one round
     /// trip and one commit: durable when it returns); returns their queue ids in order.
     async fn enqueue(&self, entries: &[Vec<u8>]) -> Result<Vec<i64>, StoreError> {
-        let queued_at = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
-        let queued_at = i64::try_from(queued_at).unwrap_or(i64::MAX);
+        let queued_at = crate::registry::now_unix_micros();
         let mut insert = StatementBuilder::new(
             Placeholders::Numbered,
             "WITH queued AS (INSERT INTO ledger_queue (node, entry, queued_at) ",
