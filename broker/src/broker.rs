@@ -10,6 +10,7 @@ use crate::governance::{GovernanceRecorder, record_baseline};
 use crate::ledger::{Ledger, LedgerError, load_or_create_secret, load_or_create_signing_key};
 use crate::pipeline::{Pipeline, TransferClock};
 use crate::pseudonym_epochs::PseudonymEpochs;
+use crate::refusal_log::{RefusalCounts, RefusalLog};
 use crate::registry_index::RegistryIndex;
 use crate::routing::AdapterDirectory;
 use crate::shutdown::{BackgroundTasks, StopSwitch};
@@ -60,6 +61,8 @@ pub struct Broker {
     pub(crate) pipeline: Pipeline,
     pub(crate) governance: GovernanceRecorder,
     pub(crate) tls_server: MutualTlsServer,
+    /// Every refusal, logged (aggregated) and counted (`crate::refusal_log`).
+    pub(crate) refusals: RefusalLog,
     background: Arc<Background>,
 }
 
@@ -71,6 +74,12 @@ struct Background {
 }
 
 impl Broker {
+    /// The refusals counted since the broker started, per rule, code and step (for a metrics
+    /// exporter).
+    pub fn refusal_counts(&self) -> RefusalCounts {
+        self.refusals.snapshot()
+    }
+
     /// Starts every part except the network server (see [`crate::server::run`]).
     pub async fn start(config: BrokerConfig) -> Result<Self, StartError> {
         Self::start_with_clock(config, TransferClock::system()).await
@@ -157,6 +166,7 @@ impl Broker {
             pipeline,
             governance,
             tls_server,
+            refusals: RefusalLog::default(),
             background: Arc::new(Background {
                 stop,
                 tasks: tokio::sync::Mutex::new(Some(tasks)),

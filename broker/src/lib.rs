@@ -15,6 +15,8 @@ pub mod minimisation;
 pub mod pipeline;
 pub mod pki;
 pub mod pseudonym_epochs;
+pub mod refusal_layer;
+pub mod refusal_log;
 pub mod registry;
 pub mod registry_index;
 pub mod revocation;

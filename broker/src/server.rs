@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kruispunt_adapter::auth::{AuthenticatePeer, GateLayer};
 use kruispunt_adapter::grpc_support::reflection_services;
+use kruispunt_adapter::message_size::MessageSizeLimitLayer;
 use kruispunt_proto::v1::audit_server::AuditServer;
 use kruispunt_proto::v1::consent_server::ConsentServer;
 use kruispunt_proto::v1::exchange_server::ExchangeServer;
@@ -18,7 +19,11 @@ use crate::api::consent::ConsentService;
 use crate::api::exchange::ExchangeService;
 use crate::api::registry::RegistryService;
 use crate::broker::Broker;
+use crate::refusal_layer::RecordRefusalsLayer;
 use crate::revocation::RefuseRevokedAgencies;
+
+/// How often the refusal log is asked to summarise an interval that ended.
+const REFUSAL_SUMMARY_TICK: Duration = Duration::from_secs(1);
 
 /// Time a request may take beyond the adapter deadline (validation, ledger commit).
 const REQUEST_SLACK: Duration = Duration::from_secs(5);
@@ -89,11 +94,15 @@ async fn serve(
         broker.pipeline.pseudonym_epochs.clone(),
     ))
     .max_decoding_message_size(limits.max_request_bytes);
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         // One connection cannot queue unbounded work.
         .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
         // No request outlives the adapter deadline by more than the slack.
         .timeout(limits.adapter_deadline() + REQUEST_SLACK)
+        // Outermost: every refusal below, the gates' included, is logged and counted once.
+        .layer(RecordRefusalsLayer::new(broker.refusals.clone()))
+        // An oversized message is RESOURCE_EXHAUSTED before tonic reads it (tonic: OUT_OF_RANGE).
+        .layer(MessageSizeLimitLayer::new(limits.max_request_bytes))
         // Identity first: nothing else runs for a caller without a verified certificate.
         .layer(GateLayer::new(AuthenticatePeer))
         // Then membership: a valid certificate of a revoked agency gets nothing either.
@@ -107,7 +116,23 @@ async fn serve(
         .add_service(registry)
         .add_service(audit)
         .add_service(consent)
-        .serve_with_incoming_shutdown(broker.tls_server.clone().incoming(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(broker.tls_server.clone().incoming(listener), shutdown);
+    let served = tokio::select! {
+        served = server => served,
+        never = summarise_refusals_every_tick(broker) => match never {},
+    };
+    // The refusals of the last, unfinished interval are summarised too.
+    broker.refusals.summarise_now();
+    served?;
     Ok(())
+}
+
+/// Summarises the refusal log's intervals as they end, until the server stops (and drops this).
+async fn summarise_refusals_every_tick(broker: &Broker) -> std::convert::Infallible {
+    let mut ticks = tokio::time::interval(REFUSAL_SUMMARY_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        broker.refusals.summarise_if_due();
+    }
 }

@@ -12,6 +12,12 @@ pub mod v1 {
     tonic::include_proto!("kruispunt.v1");
 }
 
+pub mod codec;
+pub mod refusal_rule;
+
+// Which side decodes each method's input and output (written by build.rs from the contract).
+include!(concat!(env!("OUT_DIR"), "/decoded_on.rs"));
+
 /// The encoded `FileDescriptorSet` of every Kruispunt proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/kruispunt_descriptor.bin"));

@@ -31,6 +31,7 @@ use sqlx::Row;
 
 mod backend;
 mod binary;
+pub mod raw_grpc;
 pub use backend::{Backend, TestDatabase};
 pub use binary::kruispunt_binary;
 use tokio::net::TcpListener;

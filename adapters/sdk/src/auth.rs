@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::future::{Either, Ready, ready};
+use kruispunt_proto::refusal_rule::with_refusal_rule;
 use tonic::Status;
 use tower::{Layer, Service};
 
@@ -80,6 +81,15 @@ where
     }
 }
 
+/// Refusal rule (`kruispunt-refusal-rule`): the connection presented no client certificate.
+pub const NO_CLIENT_CERTIFICATE: &str = "step1.no_client_certificate";
+/// Refusal rule: the client certificate does not verify or names no agency.
+pub const CERTIFICATE_REFUSED: &str = "step1.certificate_refused";
+/// Refusal rule: the connection did not come through the mutual TLS acceptor.
+pub const NOT_MUTUAL_TLS: &str = "step1.not_mutual_tls";
+/// Refusal rule: the caller lacks the role the call requires.
+pub const WRONG_ROLE: &str = "step1.wrong_role";
+
 /// The authentication gate: only connections that presented a verified agency certificate pass,
 /// and their [`AgencyIdentity`] is added to the request's extensions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,19 +99,25 @@ impl RequestGate for AuthenticatePeer {
     type Refusal = Status;
 
     fn admit(&self, extensions: &mut http::Extensions) -> Result<(), Status> {
-        let refusal = match extensions.get::<PeerAuthentication>() {
+        let (refusal, rule) = match extensions.get::<PeerAuthentication>() {
             Some(PeerAuthentication::Verified(identity)) => {
                 let identity = Arc::clone(identity);
                 extensions.insert(identity);
                 return Ok(());
             }
-            Some(PeerAuthentication::NoCertificate) => {
-                "no client certificate was presented: Kruispunt requires mutual TLS with an agency certificate issued by its CA".to_owned()
+            Some(PeerAuthentication::NoCertificate) => (
+                "no client certificate was presented: Kruispunt requires mutual TLS with an agency certificate issued by its CA".to_owned(),
+                NO_CLIENT_CERTIFICATE,
+            ),
+            Some(PeerAuthentication::Refused(reason)) => {
+                (reason.to_string(), CERTIFICATE_REFUSED)
             }
-            Some(PeerAuthentication::Refused(reason)) => reason.to_string(),
-            None => "the connection was not made through Kruispunt's mutual TLS acceptor".to_owned(),
+            None => (
+                "the connection was not made through Kruispunt's mutual TLS acceptor".to_owned(),
+                NOT_MUTUAL_TLS,
+            ),
         };
-        Err(Status::unauthenticated(refusal))
+        Err(with_refusal_rule(Status::unauthenticated(refusal), rule))
     }
 }
 
@@ -122,15 +138,23 @@ pub fn require_any_role<T>(
         .extensions()
         .get::<Arc<AgencyIdentity>>()
         .cloned()
-        .ok_or_else(|| Status::unauthenticated("the caller is not authenticated"))?;
+        .ok_or_else(|| {
+            with_refusal_rule(
+                Status::unauthenticated("the caller is not authenticated"),
+                NOT_MUTUAL_TLS,
+            )
+        })?;
     if roles.iter().any(|role| identity.has_role(*role)) {
         Ok(identity)
     } else {
         let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-        Err(Status::permission_denied(format!(
-            "agency {} lacks the {} role this call requires",
-            identity.agency_id(),
-            names.join(" or ")
-        )))
+        Err(with_refusal_rule(
+            Status::permission_denied(format!(
+                "agency {} lacks the {} role this call requires",
+                identity.agency_id(),
+                names.join(" or ")
+            )),
+            WRONG_ROLE,
+        ))
     }
 }

@@ -14,6 +14,7 @@ pub mod answer_signature;
 pub mod auth;
 pub mod grpc_support;
 pub mod identity;
+pub mod message_size;
 mod server;
 mod source;
 pub mod subject;

@@ -23,6 +23,7 @@ use kruispunt_transparency::{AnswerStatement, payload_digest};
 use crate::answer_signature::{AnswerSignatureError, AnswerSigner, parse_transfer_id};
 use crate::auth::{AuthenticatePeer, GateLayer, require_role};
 use crate::identity::{AgencyId, Role};
+use crate::message_size::MessageSizeLimitLayer;
 use crate::source::{AuthenticSource, SourceError, SourceRequest};
 use crate::subject::parse_subject;
 use crate::tls::{AnswerSigningSetupError, MutualTlsServer};
@@ -107,6 +108,8 @@ pub async fn serve<S: AuthenticSource>(
         .concurrency_limit_per_connection(limits.max_concurrent_requests_per_connection)
         // A stuck register must not hold broker requests forever.
         .timeout(limits.request_timeout)
+        // An oversized request is RESOURCE_EXHAUSTED (tonic alone says OUT_OF_RANGE).
+        .layer(MessageSizeLimitLayer::new(limits.max_message_bytes))
         // Identity first: nothing else runs for an unauthenticated peer.
         .layer(GateLayer::new(AuthenticatePeer))
         .add_service(health_service)

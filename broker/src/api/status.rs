@@ -1,7 +1,10 @@
 //! The one place where domain errors become gRPC status codes: each domain error converts
 //! with `From`, so the services write `?` and nothing else. The status message is the error
-//! and its chain of causes.
+//! and its chain of causes. Every status made here names its rule in the
+//! `kruispunt-refusal-rule` metadata entry (`<step>.<rule>`, see
+//! `kruispunt_proto::refusal_rule`), which clients may read and the refusal log counts by.
 
+use kruispunt_proto::refusal_rule::with_refusal_rule;
 use kruispunt_proto::v1::AuditReceipt;
 use prost::Message;
 use tonic::Status;
@@ -20,7 +23,8 @@ use kruispunt_transparency::TransferReceipt;
 impl From<FetchRefusal> for Status {
     fn from(refusal: FetchRefusal) -> Self {
         let message = ErrorChain(&refusal).to_string();
-        match refusal {
+        let rule = fetch_refusal_rule(&refusal);
+        let status = match refusal {
             FetchRefusal::NoAuthorization { .. }
             | FetchRefusal::SubjectNotRegistered { .. }
             | FetchRefusal::ConsentMissing(_)
@@ -39,7 +43,32 @@ impl From<FetchRefusal> for Status {
             | FetchRefusal::InvalidSignature { .. }
             | FetchRefusal::MinimisationFailed { .. }
             | FetchRefusal::MinimisedPayloadUnencodable { .. } => Status::internal(message),
-        }
+        };
+        with_refusal_rule(status, rule)
+    }
+}
+
+/// The rule token of a pipeline refusal: the step that refused and why.
+fn fetch_refusal_rule(refusal: &FetchRefusal) -> &'static str {
+    match refusal {
+        FetchRefusal::NoAuthorization { .. } => "step3.no_authorization",
+        FetchRefusal::SubjectNotRegistered { .. } => "step4.subject_not_registered",
+        FetchRefusal::ConsentMissing(_) => "step5.consent_missing",
+        FetchRefusal::ConsentRevoked => "step5.consent_revoked",
+        FetchRefusal::ConsentExpired => "step5.consent_expired",
+        FetchRefusal::NoRoute(_) => "step6.no_route",
+        FetchRefusal::Misrouted { .. } => "step7.misrouted",
+        FetchRefusal::ProviderUnavailable { .. } => "step7.provider_unavailable",
+        FetchRefusal::ProviderDeadline { .. } => "step7.provider_deadline",
+        FetchRefusal::SubjectNotFound { .. } => "step7.subject_not_found",
+        FetchRefusal::UnsignedAnswer { .. } => "step7.unsigned_answer",
+        FetchRefusal::InvalidSignature { .. } => "step7.invalid_signature",
+        FetchRefusal::InvalidPayload { .. } => "step8.invalid_payload",
+        FetchRefusal::MinimisationFailed { .. } => "step9.minimisation_failed",
+        FetchRefusal::MinimisedPayloadUnencodable { .. } => "step9.minimised_payload_unencodable",
+        FetchRefusal::LedgerUnavailable(_) => "step10.ledger_unavailable",
+        FetchRefusal::RegistryUnavailable(_) => "broker.registry_unavailable",
+        FetchRefusal::PseudonymSecretUnavailable(_) => "broker.pseudonym_secret_unavailable",
     }
 }
 
@@ -75,33 +104,53 @@ impl From<StoreError> for Status {
     fn from(error: StoreError) -> Self {
         let message = ErrorChain(&error).to_string();
         match error {
-            StoreError::AlreadyExists { .. } => Status::already_exists(message),
-            StoreError::NotFound(_) => Status::not_found(message),
-            StoreError::Unavailable(_) => Status::unavailable(message),
+            StoreError::AlreadyExists { .. } => {
+                with_refusal_rule(Status::already_exists(message), "store.already_exists")
+            }
+            StoreError::NotFound(_) => {
+                with_refusal_rule(Status::not_found(message), "store.not_found")
+            }
+            StoreError::Unavailable(_) => {
+                with_refusal_rule(Status::unavailable(message), "store.unavailable")
+            }
             StoreError::Database(_)
             | StoreError::Open { .. }
             | StoreError::Corrupt { .. }
-            | StoreError::Encode { .. } => Status::internal(message),
+            | StoreError::Encode { .. } => {
+                with_refusal_rule(Status::internal(message), "store.fault")
+            }
         }
     }
 }
 
 /// A request field is missing or malformed (SPEC step 2).
 pub(crate) fn invalid_argument(message: impl Into<String>) -> Status {
-    Status::invalid_argument(message.into())
+    with_refusal_rule(
+        Status::invalid_argument(message.into()),
+        "step2.malformed_request",
+    )
 }
 
 impl From<LedgerError> for Status {
     fn from(error: LedgerError) -> Self {
         let message = ErrorChain(&error).to_string();
         match error {
-            LedgerError::Proof(_) => Status::invalid_argument(message),
-            LedgerError::BeyondTree { .. } => Status::out_of_range(message),
+            LedgerError::Proof(_) => with_refusal_rule(
+                Status::invalid_argument(message),
+                "ledger.invalid_proof_request",
+            ),
+            LedgerError::BeyondTree { .. } => {
+                with_refusal_rule(Status::out_of_range(message), "ledger.beyond_tree")
+            }
             LedgerError::Store(store_error) => store_error.into(),
             LedgerError::WriterStopped
             | LedgerError::NotSequenced { .. }
-            | LedgerError::NoCheckpointYet => Status::unavailable(message),
-            LedgerError::Inconsistent(_) | LedgerError::Secret { .. } => Status::internal(message),
+            | LedgerError::NoCheckpointYet => {
+                with_refusal_rule(Status::unavailable(message), "ledger.unavailable")
+            }
+            LedgerError::Inconsistent(_) | LedgerError::Secret { .. } => {
+                with_refusal_rule(Status::internal(message), "ledger.fault")
+            }
         }
     }
 }
@@ -110,7 +159,10 @@ impl From<LedgerError> for Status {
 /// of the broker's data directory, never of the request.
 impl From<EpochSecretError> for Status {
     fn from(error: EpochSecretError) -> Self {
-        Status::internal(ErrorChain(&error).to_string())
+        with_refusal_rule(
+            Status::internal(ErrorChain(&error).to_string()),
+            "broker.pseudonym_secret_unavailable",
+        )
     }
 }
 
@@ -121,9 +173,10 @@ impl From<GovernanceError> for Status {
     fn from(error: GovernanceError) -> Self {
         match error {
             GovernanceError::Store(store_error) => store_error.into(),
-            GovernanceError::NotYetInLedger { .. } => {
-                Status::unavailable(ErrorChain(&error).to_string())
-            }
+            GovernanceError::NotYetInLedger { .. } => with_refusal_rule(
+                Status::unavailable(ErrorChain(&error).to_string()),
+                "governance.not_yet_in_ledger",
+            ),
         }
     }
 }
@@ -131,13 +184,19 @@ impl From<GovernanceError> for Status {
 /// A consumer asked for a proof of an entry that is not its own, or of no entry at all.
 impl From<EntryNotTheCallers> for Status {
     fn from(refusal: EntryNotTheCallers) -> Self {
-        Status::permission_denied(refusal.to_string())
+        with_refusal_rule(
+            Status::permission_denied(refusal.to_string()),
+            "audit.entry_not_the_callers",
+        )
     }
 }
 
 /// A revoked agency is not authenticated any more (SPEC step 1).
 impl From<AgencyRevoked> for Status {
     fn from(refusal: AgencyRevoked) -> Self {
-        Status::unauthenticated(refusal.to_string())
+        with_refusal_rule(
+            Status::unauthenticated(refusal.to_string()),
+            "step1.agency_revoked",
+        )
     }
 }
