@@ -76,6 +76,15 @@ fn refusals_in(lines: &[String], rule: &str, agency: &str) -> (usize, u64) {
     (pair_lines, refusals)
 }
 
+/// The code of a fetch of `subject` over `channel` that must be refused.
+async fn refused_fetch(channel: tonic::transport::Channel, subject: &str) -> tonic::Code {
+    kruispunt_proto::v1::exchange_client::ExchangeClient::new(channel)
+        .fetch(person_request("be.insz", subject))
+        .await
+        .expect_err("the fetch is refused")
+        .code()
+}
+
 backend_test!(refusals_before_step_3_are_logged_and_a_flood_is_summarised);
 async fn refusals_before_step_3_are_logged_and_a_flood_is_summarised(backend: Backend) {
     let log = CapturedLog::default();
@@ -87,24 +96,15 @@ async fn refusals_before_step_3_are_logged_and_a_flood_is_summarised(backend: Ba
     malformed_subject.push(if last == '0' { '1' } else { '0' });
 
     // No certificate (step 1): the agency is unknown.
-    let mut anonymous = kruispunt_proto::v1::exchange_client::ExchangeClient::new(
-        exchange.channel_with(None).await,
+    assert_eq!(
+        refused_fetch(exchange.channel_with(None).await, &subject).await,
+        tonic::Code::Unauthenticated
     );
-    let status = anonymous
-        .fetch(person_request("be.insz", &subject))
-        .await
-        .expect_err("no certificate");
-    assert_eq!(status.code(), tonic::Code::Unauthenticated);
-
     // The wrong role (step 1): an operator cannot fetch.
-    let mut operator_as_consumer = kruispunt_proto::v1::exchange_client::ExchangeClient::new(
-        exchange.channel_as(OPERATOR).await,
+    assert_eq!(
+        refused_fetch(exchange.channel_as(OPERATOR).await, &subject).await,
+        tonic::Code::PermissionDenied
     );
-    let status = operator_as_consumer
-        .fetch(person_request("be.insz", &subject))
-        .await
-        .expect_err("wrong role");
-    assert_eq!(status.code(), tonic::Code::PermissionDenied);
 
     // A malformed subject (step 2), a thousand and one times.
     const FLOOD: u64 = 1001;
